@@ -1,0 +1,55 @@
+# Spoke: the two commands are `make run` and `make test`. Everything else is for developers.
+PYTHON ?= python3.11
+VENV := .venv
+PY := $(VENV)/bin/python
+HOST ?= 127.0.0.1
+PORT ?= 8000
+
+.PHONY: run test lint format worker bench migrations-check e2e clean
+
+$(VENV)/.installed: requirements.txt requirements-dev.txt
+	@command -v $(PYTHON) >/dev/null || { echo "Spoke needs Python 3.11 ($(PYTHON) not found)"; exit 1; }
+	test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --quiet --upgrade pip
+	$(PY) -m pip install --quiet -r requirements-dev.txt
+	touch $@
+
+## run: install, migrate, load the demo data and serve on http://$(HOST):$(PORT) (SQLite, no Redis)
+run: $(VENV)/.installed
+	$(PY) manage.py migrate --noinput
+	$(PY) manage.py seed_demo
+	$(PY) manage.py runserver $(HOST):$(PORT)
+
+## test: the whole suite (set DATABASE_URL / REDIS_URL to run it on PostgreSQL and Redis)
+test: $(VENV)/.installed
+	$(PY) -m pytest $(PYTEST_ARGS)
+
+## lint: ruff (lint + format check) and mypy
+lint: $(VENV)/.installed
+	$(VENV)/bin/ruff check .
+	$(VENV)/bin/ruff format --check .
+	$(VENV)/bin/mypy .
+
+format: $(VENV)/.installed
+	$(VENV)/bin/ruff check --fix .
+	$(VENV)/bin/ruff format .
+
+## worker: an RQ worker with the scheduler (needs REDIS_URL)
+worker: $(VENV)/.installed
+	@test -n "$$REDIS_URL" || { echo "Set REDIS_URL (e.g. redis://127.0.0.1:6379/0): without it jobs run in the web process."; exit 1; }
+	$(PY) manage.py rqworker --with-scheduler sends imports default
+
+## bench: the benchmark suite
+bench: $(VENV)/.installed
+	@echo "The benchmark suite is not written yet (see the 'Scale' issue); 'make bench' will run it."
+
+## migrations-check: fail when a model changed without a migration
+migrations-check: $(VENV)/.installed
+	$(PY) manage.py makemigrations --check --dry-run
+
+## e2e: only the browser tests
+e2e: $(VENV)/.installed
+	$(PY) -m pytest tests_e2e $(PYTEST_ARGS)
+
+clean:
+	rm -rf $(VENV) db.sqlite3 media staticfiles

@@ -1,0 +1,108 @@
+from __future__ import annotations
+
+from typing import Any, ClassVar
+
+from django.contrib.auth.models import AbstractUser, BaseUserManager
+from django.core.validators import MaxValueValidator
+from django.db import models
+
+DEFAULT_OPT_OUT_MESSAGE = "I'm opting you out of texts immediately. Have a great day."
+
+
+class UserManager(BaseUserManager["User"]):
+    use_in_migrations = True
+
+    def _create(self, email: str, password: str | None, **extra: Any) -> User:
+        if not email:
+            raise ValueError("An email address is required.")
+        user = self.model(email=self.normalize_email(email).lower(), **extra)
+        user.set_password(password)
+        user.save(using=self._db)
+        return user
+
+    def create_user(self, email: str, password: str | None = None, **extra: Any) -> User:
+        extra.setdefault("is_staff", False)
+        extra.setdefault("is_superuser", False)
+        return self._create(email, password, **extra)
+
+    def create_superuser(self, email: str, password: str | None = None, **extra: Any) -> User:
+        extra.update(is_staff=True, is_superuser=True)
+        return self._create(email, password, **extra)
+
+
+class User(AbstractUser):
+    """A person who logs in by email: an organizer, a texter, or both in different organizations."""
+
+    username = None  # type: ignore[assignment]
+    email = models.EmailField("email address", unique=True)
+    cell = models.CharField(max_length=20, blank=True, help_text="The texter's own phone, E.164.")
+
+    USERNAME_FIELD = "email"
+    REQUIRED_FIELDS: ClassVar[list[str]] = []
+
+    objects: ClassVar[UserManager] = UserManager()  # type: ignore[assignment]
+
+    def __str__(self) -> str:
+        return self.get_full_name() or self.email
+
+
+class Organization(models.Model):
+    name = models.CharField(max_length=200)
+    texting_hours_enforced = models.BooleanField(default=True)
+    texting_hours_start = models.PositiveSmallIntegerField(
+        default=9, validators=[MaxValueValidator(23)], help_text="Hour of day (0-23), in each contact's timezone."
+    )
+    texting_hours_end = models.PositiveSmallIntegerField(
+        default=21, validators=[MaxValueValidator(24)], help_text="Hour of day (1-24), in each contact's timezone."
+    )
+    default_timezone = models.CharField(
+        max_length=64, default="America/New_York", help_text="Used when a contact's timezone is unknown."
+    )
+    opt_out_message = models.TextField(default=DEFAULT_OPT_OUT_MESSAGE)
+    messaging_service_sid = models.CharField(
+        max_length=64, blank=True, help_text="Default Twilio messaging service for this organization's campaigns."
+    )
+    twilio_account_sid = models.CharField(max_length=64, blank=True)
+    twilio_auth_token = models.CharField(max_length=128, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["name"]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class Role(models.TextChoices):
+    OWNER = "owner", "Owner"
+    ADMIN = "admin", "Admin"
+    SUPERVOLUNTEER = "supervolunteer", "Supervolunteer"
+    TEXTER = "texter", "Texter"
+    SUSPENDED = "suspended", "Suspended"
+
+
+ROLE_RANK = {Role.SUSPENDED: 0, Role.TEXTER: 1, Role.SUPERVOLUNTEER: 2, Role.ADMIN: 3, Role.OWNER: 4}
+ORGANIZER_ROLES = (Role.OWNER, Role.ADMIN, Role.SUPERVOLUNTEER)
+
+
+class MembershipQuerySet(models.QuerySet["Membership"]):
+    def at_least(self, role: str) -> MembershipQuerySet:
+        return self.filter(role__in=[r for r, rank in ROLE_RANK.items() if rank >= ROLE_RANK[Role(role)]])
+
+
+class Membership(models.Model):
+    user = models.ForeignKey(User, on_delete=models.CASCADE, related_name="memberships")
+    organization = models.ForeignKey(Organization, on_delete=models.CASCADE, related_name="memberships")
+    role = models.CharField(max_length=20, choices=Role.choices, default=Role.TEXTER)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    objects = MembershipQuerySet.as_manager()
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["user", "organization"], name="membership_unique_user_org")]
+
+    def __str__(self) -> str:
+        return f"{self.user} · {self.organization} ({self.get_role_display()})"
+
+    def has_role(self, role: str) -> bool:
+        return ROLE_RANK[Role(self.role)] >= ROLE_RANK[Role(role)]

@@ -1,0 +1,296 @@
+"""Every write to campaigns, contacts, assignments, opt-outs, tags and survey answers."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+
+from django.db import IntegrityError, transaction
+from django.utils import timezone
+
+from accounts.models import Organization, User
+from campaigns.models import (
+    Assignment,
+    Campaign,
+    CannedResponse,
+    Contact,
+    ContactStatus,
+    ContactTag,
+    InteractionStep,
+    OptOut,
+    OptOutEvent,
+    OptOutSource,
+    QuestionResponse,
+    Tag,
+)
+from core.errors import ApplicationError
+from core.live import campaign_group, publish_on_commit, texter_group
+
+# --- Campaign lifecycle -----------------------------------------------------------------------
+
+
+def campaign_start_problems(*, campaign: Campaign) -> list[str]:
+    """What stops this campaign from starting, in words an organizer can act on."""
+    problems: list[str] = []
+    if campaign.is_archived:
+        problems.append("The campaign is archived: unarchive it first.")
+    if not campaign.contacts.exists():
+        problems.append("It has no contacts: upload a contact list.")
+    root = InteractionStep.objects.filter(campaign=campaign, parent__isnull=True).first()
+    if root is None or not root.script.strip():
+        problems.append("It has no script: write the first message.")
+    if not campaign.use_dynamic_assignment:
+        unassigned = campaign.contacts.filter(assignment__isnull=True, is_opted_out=False).count()
+        if unassigned:
+            problems.append(
+                f"{unassigned} contact{'s are' if unassigned != 1 else ' is'} not assigned to a texter: "
+                "assign them, or turn on dynamic assignment."
+            )
+    return problems
+
+
+@transaction.atomic
+def campaign_start(*, campaign: Campaign, acting_user: User | None = None) -> Campaign:
+    campaign = Campaign.objects.select_for_update().get(pk=campaign.pk)
+    if campaign.is_started:
+        return campaign
+    problems = campaign_start_problems(campaign=campaign)
+    if problems:
+        raise ApplicationError("This campaign can't start yet. " + " ".join(problems), code="not_ready")
+    campaign.is_started = True
+    campaign.started_at = timezone.now()
+    campaign.save(update_fields=["is_started", "started_at", "updated_at"])
+    _publish_assignments_changed(campaign=campaign)
+    return campaign
+
+
+@transaction.atomic
+def campaign_archive(*, campaign: Campaign, archived: bool = True) -> Campaign:
+    Campaign.objects.filter(pk=campaign.pk).update(is_archived=archived, updated_at=timezone.now())
+    campaign.is_archived = archived
+    _publish_assignments_changed(campaign=campaign)
+    return campaign
+
+
+def _publish_assignments_changed(*, campaign: Campaign) -> None:
+    for texter_id in Assignment.objects.filter(campaign=campaign).values_list("texter_id", flat=True):
+        publish_on_commit(texter_group(texter_id), "assignments_changed", campaign_id=campaign.pk)
+    publish_on_commit(campaign_group(campaign.pk), "campaign_changed", campaign_id=campaign.pk)
+
+
+# --- Script -----------------------------------------------------------------------------------
+
+
+@transaction.atomic
+def script_set_first_message(*, campaign: Campaign, script: str, question: str = "") -> InteractionStep:
+    root, _ = InteractionStep.objects.update_or_create(
+        campaign=campaign, parent=None, defaults={"script": script, "question": question}
+    )
+    return root
+
+
+def script_add_answer(
+    *, parent: InteractionStep, answer_option: str, script: str, question: str = ""
+) -> InteractionStep:
+    if not answer_option.strip():
+        raise ApplicationError("An answer needs a label, like “Yes”.")
+    position = parent.children.count()
+    return InteractionStep.objects.create(
+        campaign_id=parent.campaign_id,
+        parent=parent,
+        answer_option=answer_option.strip(),
+        script=script,
+        question=question,
+        position=position,
+    )
+
+
+def canned_response_create(*, campaign: Campaign, title: str, text: str) -> CannedResponse:
+    return CannedResponse.objects.create(
+        campaign=campaign, title=title, text=text, position=campaign.canned_responses.count()
+    )
+
+
+# --- Assignments ------------------------------------------------------------------------------
+
+
+@transaction.atomic
+def contacts_assign(*, campaign: Campaign, texter: User, count: int) -> int:
+    """Give `texter` up to `count` more unassigned contacts of the campaign; returns how many."""
+    if count < 0:
+        raise ApplicationError("A texter's count can't be negative.")
+    if campaign.is_archived:
+        raise ApplicationError("This campaign is archived: unarchive it before assigning texters.")
+    assignment, _ = Assignment.objects.get_or_create(campaign=campaign, texter=texter)
+    if count == 0:
+        return 0
+    ids = list(
+        Contact.objects.filter(campaign=campaign, assignment__isnull=True)
+        .needs_message()
+        .order_by("id")
+        .select_for_update(skip_locked=True)
+        .values_list("id", flat=True)[:count]
+    )
+    assigned = Contact.objects.filter(id__in=ids, assignment__isnull=True).update(
+        assignment=assignment, updated_at=timezone.now()
+    )
+    if assigned:
+        publish_on_commit(texter_group(texter.pk), "assignments_changed", campaign_id=campaign.pk)
+    return assigned
+
+
+@transaction.atomic
+def contacts_split_evenly(*, campaign: Campaign, texters: Iterable[User]) -> dict[int, int]:
+    """Share every unassigned contact among `texters` as evenly as possible."""
+    people = list(texters)
+    if not people:
+        raise ApplicationError("Choose at least one texter to split the contacts between.")
+    unassigned = Contact.objects.filter(campaign=campaign, assignment__isnull=True).needs_message().count()
+    share, extra = divmod(unassigned, len(people))
+    return {
+        person.pk: contacts_assign(campaign=campaign, texter=person, count=share + (1 if i < extra else 0))
+        for i, person in enumerate(people)
+    }
+
+
+@transaction.atomic
+def assignment_unassign(*, assignment: Assignment) -> int:
+    """Return the texter's unsent contacts to the pool; conversations stay with them."""
+    released = (
+        Contact.objects.filter(assignment=assignment).needs_message().update(assignment=None, updated_at=timezone.now())
+    )
+    publish_on_commit(texter_group(assignment.texter_id), "assignments_changed", campaign_id=assignment.campaign_id)
+    return released
+
+
+# --- Opt-outs ---------------------------------------------------------------------------------
+
+
+@transaction.atomic
+def optout_create(
+    *,
+    organization: Organization | int,
+    cell: str,
+    source: str,
+    reason: str = "",
+    acting_user: User | None = None,
+) -> OptOut:
+    """Opt the cell out of the whole organization and close every contact with it.
+
+    Idempotent: opting out a cell that is already out changes nothing and returns the record.
+    """
+    org_id = organization if isinstance(organization, int) else organization.pk
+    try:
+        with transaction.atomic():
+            optout = OptOut.objects.create(
+                organization_id=org_id, cell=cell, source=OptOutSource(source), reason=reason, created_by=acting_user
+            )
+    except IntegrityError:
+        return OptOut.objects.get(organization_id=org_id, cell=cell)
+    OptOutEvent.objects.create(
+        organization_id=org_id,
+        cell=cell,
+        action=OptOutEvent.Action.OPT_OUT,
+        source=source,
+        reason=reason,
+        created_by=acting_user,
+    )
+    affected = list(
+        Contact.objects.filter(campaign__organization_id=org_id, cell=cell)
+        .exclude(assignment__isnull=True)
+        .values_list("assignment__texter_id", "id")
+    )
+    Contact.objects.filter(campaign__organization_id=org_id, cell=cell).update(
+        is_opted_out=True, status=ContactStatus.CLOSED, updated_at=timezone.now()
+    )
+    for texter_id, contact_id in affected:
+        publish_on_commit(texter_group(texter_id), "contact_changed", contact_id=contact_id)
+    return optout
+
+
+@transaction.atomic
+def optout_remove(*, organization: Organization, cell: str, reason: str, acting_user: User | None) -> bool:
+    """Opt a cell back in. Requires a reason; the audit trail keeps both events."""
+    if not reason.strip():
+        raise ApplicationError("Say why this person is opted back in (for example “texted START”).")
+    deleted, _ = OptOut.objects.filter(organization=organization, cell=cell).delete()
+    if not deleted:
+        return False
+    OptOutEvent.objects.create(
+        organization=organization,
+        cell=cell,
+        action=OptOutEvent.Action.OPT_IN,
+        source=OptOutSource.KEYWORD if acting_user is None else OptOutSource.ORGANIZER,
+        reason=reason,
+        created_by=acting_user,
+    )
+    # Contacts stay closed: an organizer reopens a conversation deliberately.
+    Contact.objects.filter(campaign__organization=organization, cell=cell).update(
+        is_opted_out=False, updated_at=timezone.now()
+    )
+    return True
+
+
+# --- Conversation state ------------------------------------------------------------------------
+
+
+def question_response_set(*, contact: Contact, step: InteractionStep) -> QuestionResponse:
+    """Record the contact's answer to `step`'s parent question; a new answer replaces the old.
+
+    Answers to the questions below a replaced answer no longer apply and are removed.
+    """
+    if step.parent_id is None or step.campaign_id != contact.campaign_id:
+        raise ApplicationError("That answer does not belong to this campaign's script.", status=404)
+    question_step_id = step.parent_id
+    with transaction.atomic():
+        previous = QuestionResponse.objects.filter(contact=contact, interaction_step_id=question_step_id).first()
+        if previous is not None and previous.value != step.answer_option:
+            old_answer = InteractionStep.objects.filter(
+                parent_id=question_step_id, answer_option=previous.value
+            ).first()
+            if old_answer is not None:
+                QuestionResponse.objects.filter(
+                    contact=contact, interaction_step_id__in=_descendant_ids(old_answer)
+                ).delete()
+        response, _ = QuestionResponse.objects.update_or_create(
+            contact=contact, interaction_step_id=question_step_id, defaults={"value": step.answer_option}
+        )
+    return response
+
+
+def _descendant_ids(step: InteractionStep) -> list[int]:
+    ids = [step.pk]
+    frontier = [step.pk]
+    while frontier:
+        frontier = list(InteractionStep.objects.filter(parent_id__in=frontier).values_list("id", flat=True))
+        ids.extend(frontier)
+    return ids
+
+
+def contact_close(*, contact: Contact) -> None:
+    Contact.objects.filter(pk=contact.pk).update(status=ContactStatus.CLOSED, updated_at=timezone.now())
+    contact.status = ContactStatus.CLOSED
+
+
+def contact_reopen(*, contact: Contact) -> None:
+    if contact.is_opted_out:
+        raise ApplicationError("This contact opted out: opt them back in before reopening the conversation.")
+    has_messages = contact.status != ContactStatus.NEEDS_MESSAGE
+    new_status = ContactStatus.CONVO if has_messages else ContactStatus.NEEDS_MESSAGE
+    Contact.objects.filter(pk=contact.pk).update(status=new_status, updated_at=timezone.now())
+    contact.status = new_status
+
+
+@transaction.atomic
+def contact_tags_set(*, contact: Contact, tag_ids: Iterable[int], acting_user: User | None) -> list[int]:
+    wanted = set(
+        Tag.objects.filter(organization_id=contact.campaign.organization_id, id__in=list(tag_ids)).values_list(
+            "id", flat=True
+        )
+    )
+    current = set(ContactTag.objects.filter(contact=contact).values_list("tag_id", flat=True))
+    ContactTag.objects.filter(contact=contact, tag_id__in=current - wanted).delete()
+    ContactTag.objects.bulk_create(
+        [ContactTag(contact=contact, tag_id=tag_id, created_by=acting_user) for tag_id in wanted - current],
+        ignore_conflicts=True,
+    )
+    return sorted(wanted)

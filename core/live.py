@@ -1,0 +1,37 @@
+"""Publish small live-update events to Channels groups once the transaction commits.
+
+Groups are named `texter.<user id>` and `campaign.<id>`. Payloads carry ids and counts only;
+a page fetches whatever else it needs.
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from asgiref.sync import async_to_sync
+from channels.layers import get_channel_layer
+from django.db import transaction
+
+logger = logging.getLogger(__name__)
+
+
+def texter_group(user_id: int) -> str:
+    return f"texter.{user_id}"
+
+
+def campaign_group(campaign_id: int) -> str:
+    return f"campaign.{campaign_id}"
+
+
+def publish_on_commit(group: str, event: str, **payload: Any) -> None:
+    def _send() -> None:
+        layer = get_channel_layer()
+        if layer is None:
+            return
+        try:
+            async_to_sync(layer.group_send)(group, {"type": "live.event", "event": event, "payload": payload})
+        except Exception:  # a lost live update must never fail the write that caused it
+            logger.exception("live update %s to %s failed", event, group)
+
+    transaction.on_commit(_send)

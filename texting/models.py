@@ -1,0 +1,105 @@
+from __future__ import annotations
+
+from django.conf import settings
+from django.db import models
+from django.db.models import Q
+
+from accounts.models import Organization
+from campaigns.models import Campaign, Contact, JobStatus
+
+
+class Direction(models.TextChoices):
+    OUTBOUND = "out", "Sent to contact"
+    INBOUND = "in", "Received from contact"
+
+
+class MessageStatus(models.TextChoices):
+    QUEUED = "queued", "Queued"
+    SENDING = "sending", "Sending"
+    SENT = "sent", "Sent"
+    DELIVERED = "delivered", "Delivered"
+    UNDELIVERED = "undelivered", "Undelivered"
+    FAILED = "failed", "Failed"
+    REVIEW = "review", "Needs review (may have been sent)"
+    CANCELLED = "cancelled", "Not sent"
+    RECEIVED = "received", "Received"
+
+
+# A status may only move forward: a late "sent" after "delivered" is ignored.
+STATUS_RANK = {
+    MessageStatus.QUEUED: 0,
+    MessageStatus.SENDING: 1,
+    MessageStatus.REVIEW: 2,
+    MessageStatus.SENT: 3,
+    MessageStatus.DELIVERED: 4,
+    MessageStatus.UNDELIVERED: 4,
+    MessageStatus.FAILED: 4,
+    MessageStatus.CANCELLED: 4,
+    MessageStatus.RECEIVED: 4,
+}
+
+
+class MessageQuerySet(models.QuerySet["Message"]):
+    def thread(self, contact: Contact | int) -> MessageQuerySet:
+        return self.filter(contact=contact).order_by("id")
+
+
+class Message(models.Model):
+    # Null only for inbound messages that matched no contact: they are kept, never dropped.
+    organization = models.ForeignKey(Organization, on_delete=models.CASCADE, null=True, blank=True)
+    campaign = models.ForeignKey(Campaign, on_delete=models.CASCADE, null=True, blank=True, related_name="messages")
+    contact = models.ForeignKey(Contact, on_delete=models.CASCADE, null=True, blank=True, related_name="messages")
+    texter = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True)
+    direction = models.CharField(max_length=3, choices=Direction.choices)
+    body = models.TextField()
+    media_urls = models.JSONField(default=list, blank=True)
+    segments = models.PositiveSmallIntegerField(default=1)
+    status = models.CharField(max_length=12, choices=MessageStatus.choices)
+    status_note = models.CharField(max_length=200, blank=True, help_text="Why a message was not sent.")
+    provider = models.CharField(max_length=20, blank=True)
+    provider_sid = models.CharField(max_length=64, null=True, blank=True, unique=True)
+    is_opt_out_notice = models.BooleanField(
+        default=False, help_text="The organization's opt-out message: sent even though the contact opted out."
+    )
+    error_code = models.PositiveIntegerField(null=True, blank=True)
+    from_number = models.CharField(max_length=20, blank=True)
+    to_number = models.CharField(max_length=20, blank=True)
+    messaging_service_sid = models.CharField(max_length=64, blank=True)
+    send_before = models.DateTimeField(null=True, blank=True)
+    attempts = models.PositiveSmallIntegerField(default=0)
+    created_at = models.DateTimeField(auto_now_add=True)
+    queued_at = models.DateTimeField(null=True, blank=True)
+    sent_at = models.DateTimeField(null=True, blank=True)
+    delivered_at = models.DateTimeField(null=True, blank=True)
+
+    objects = MessageQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["id"]
+        indexes = [
+            models.Index(fields=["contact", "id"], name="message_thread"),
+            # The outbox: small, because messages leave "queued" within seconds.
+            models.Index(fields=["messaging_service_sid", "id"], condition=Q(status="queued"), name="message_outbox"),
+            models.Index(fields=["status", "queued_at"], condition=Q(status="sending"), name="message_in_flight"),
+            # Matching an inbound reply to the contact last texted at that cell.
+            models.Index(fields=["to_number", "id"], condition=Q(direction="out"), name="message_outbound_to"),
+            models.Index(fields=["campaign", "direction", "status"], name="message_campaign_stats"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.get_direction_display()} {self.pk}"
+
+
+class ExportJob(models.Model):
+    campaign = models.ForeignKey(Campaign, on_delete=models.CASCADE, related_name="export_jobs")
+    created_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True)
+    status = models.CharField(max_length=10, choices=JobStatus.choices, default=JobStatus.PENDING)
+    progress = models.PositiveSmallIntegerField(default=0)
+    contacts_file = models.FileField(upload_to="exports/%Y/%m/", blank=True)
+    messages_file = models.FileField(upload_to="exports/%Y/%m/", blank=True)
+    error = models.TextField(blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-id"]

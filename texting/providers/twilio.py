@@ -1,0 +1,73 @@
+"""Twilio, through the official SDK. Knows Twilio's API and nothing of our models."""
+
+from __future__ import annotations
+
+import datetime as dt
+import math
+
+from django.conf import settings
+from django.core.exceptions import ImproperlyConfigured
+from twilio.base.exceptions import TwilioException, TwilioRestException
+from twilio.rest import Client
+
+from texting.providers.base import (
+    FailureKind,
+    InboundSMS,
+    OutboundSMS,
+    ProviderError,
+    SendResult,
+    StatusReport,
+)
+
+# Twilio accepts a validity period between 1 second and 4 hours (14,400 s).
+MAX_VALIDITY_SECONDS = 14_400
+
+
+class TwilioProvider:
+    name = "twilio"
+
+    def __init__(self, *, account_sid: str, auth_token: str, api_base_url: str = "") -> None:
+        if not account_sid or not auth_token:
+            raise ImproperlyConfigured("SMS_BACKEND=twilio needs TWILIO_ACCOUNT_SID and TWILIO_AUTH_TOKEN.")
+        self.client = Client(account_sid, auth_token)
+        if api_base_url:
+            # Point the SDK at a Twilio-compatible server (the local simulator in tests and benchmarks).
+            self.client.api.base_url = api_base_url.rstrip("/")
+
+    @classmethod
+    def from_settings(cls) -> TwilioProvider:
+        return cls(
+            account_sid=settings.TWILIO_ACCOUNT_SID,
+            auth_token=settings.TWILIO_AUTH_TOKEN,
+            api_base_url=settings.TWILIO_API_BASE_URL,
+        )
+
+    def send(self, message: OutboundSMS) -> SendResult:
+        params: dict[str, object] = {"to": message.to, "body": message.body}
+        if message.messaging_service_sid:
+            params["messaging_service_sid"] = message.messaging_service_sid
+        else:
+            params["from_"] = message.from_number
+        if message.status_callback:
+            params["status_callback"] = message.status_callback
+        if message.send_before is not None:
+            seconds = math.floor((message.send_before - dt.datetime.now(dt.UTC)).total_seconds())
+            if seconds < 1:
+                raise ProviderError("Texting hours ended before sending", kind=FailureKind.PERMANENT)
+            params["validity_period"] = min(seconds, MAX_VALIDITY_SECONDS)
+        try:
+            created = self.client.messages.create(**params)  # type: ignore[arg-type]
+        except TwilioRestException as exc:
+            transient = exc.status == 429 or exc.status >= 500
+            kind = FailureKind.TRANSIENT if transient else FailureKind.PERMANENT
+            raise ProviderError(f"Twilio answered {exc.status}", kind=kind, code=exc.code) from exc
+        except TwilioException as exc:
+            raise ProviderError("Twilio could not be reached", kind=FailureKind.TRANSIENT) from exc
+        except OSError as exc:
+            # The request may have left: Twilio may have accepted it, so it is not retried blindly.
+            raise ProviderError("No answer from Twilio", kind=FailureKind.AMBIGUOUS) from exc
+        return SendResult(sid=str(created.sid), status=str(created.status))
+
+    def reactions(self, message: OutboundSMS, result: SendResult) -> tuple[list[StatusReport], list[InboundSMS]]:
+        # Twilio reports by calling our webhooks.
+        return [], []

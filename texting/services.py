@@ -1,0 +1,360 @@
+"""Sending, receiving and the texter's conversation actions.
+
+The send and inbound paths are the hot paths: each is a fixed handful of statements whatever
+the size of the campaign (query budgets in tests/test_services_send.py and test_services_inbound.py).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+import uuid
+
+from django.conf import settings
+from django.db import connection, transaction
+from django.db.models import OuterRef, Subquery
+from django.utils import timezone
+
+from accounts.models import User
+from campaigns.hours import window_for, zone
+from campaigns.models import Campaign, Contact, ContactStatus, InteractionStep, OptOutSource
+from campaigns.scripts import render_script, script_fields
+from campaigns.services import (
+    contact_close,
+    contact_tags_set,
+    optout_create,
+    optout_remove,
+    question_response_set,
+)
+from core.errors import ApplicationError
+from core.jobs import enqueue
+from core.live import publish_on_commit, texter_group
+from texting.errors import ErrorAction, describe
+from texting.models import STATUS_RANK, Direction, Message, MessageStatus
+from texting.providers.base import InboundSMS, StatusReport
+from texting.segments import clean_text, segment_count
+
+logger = logging.getLogger(__name__)
+
+OPT_OUT_KEYWORDS = frozenset({"STOP", "STOPALL", "UNSUBSCRIBE", "CANCEL", "END", "QUIT", "OPTOUT", "REVOKE"})
+OPT_IN_KEYWORDS = frozenset({"START", "UNSTOP"})
+
+NEXT_STATUS = {
+    ContactStatus.NEEDS_MESSAGE: ContactStatus.MESSAGED,
+    ContactStatus.MESSAGED: ContactStatus.MESSAGED,
+    ContactStatus.NEEDS_RESPONSE: ContactStatus.CONVO,
+    ContactStatus.CONVO: ContactStatus.CONVO,
+    ContactStatus.CLOSED: ContactStatus.CONVO,
+}
+
+
+def messaging_service_for(campaign: Campaign) -> str:
+    return (
+        campaign.messaging_service_sid
+        or campaign.organization.messaging_service_sid
+        or settings.TWILIO_MESSAGING_SERVICE_SID
+    )
+
+
+def contact_timezone_name(contact: Contact, campaign: Campaign) -> str:
+    return contact.timezone or campaign.timezone or campaign.organization.default_timezone
+
+
+def texting_window(campaign: Campaign):  # type: ignore[no-untyped-def]
+    org = campaign.organization
+    return window_for(
+        override=campaign.override_org_texting_hours,
+        campaign_enforced=campaign.texting_hours_enforced,
+        campaign_start=campaign.texting_hours_start,
+        campaign_end=campaign.texting_hours_end,
+        org_enforced=org.texting_hours_enforced,
+        org_start=org.texting_hours_start,
+        org_end=org.texting_hours_end,
+    )
+
+
+def _hour_label(hour: int) -> str:
+    hour = hour % 24
+    suffix = "am" if hour < 12 else "pm"
+    return f"{hour % 12 or 12} {suffix}"
+
+
+def _locked_contact_for_texter(*, texter: User, contact_id: int) -> Contact:
+    """Lock the texter's contact row with its assignment, campaign and organization: one statement."""
+    root_script = InteractionStep.objects.filter(campaign_id=OuterRef("campaign_id"), parent__isnull=True).values(
+        "script"
+    )[:1]
+    contact = (
+        Contact.objects.select_for_update(of=("self",))
+        .select_related("assignment", "campaign", "campaign__organization")
+        .annotate(first_script=Subquery(root_script))
+        .filter(pk=contact_id, assignment__texter=texter)
+        .first()
+    )
+    if contact is None:
+        raise ApplicationError(
+            "This contact is no longer assigned to you (an organizer reassigned them) — moving on.",
+            code="not_assigned",
+            status=404,
+        )
+    return contact
+
+
+def _check_campaign_sends(campaign: Campaign) -> None:
+    if campaign.is_archived:
+        raise ApplicationError("This campaign is archived: it no longer sends messages.", code="archived", status=409)
+    if not campaign.is_started:
+        raise ApplicationError("This campaign hasn't started yet.", code="not_started", status=409)
+
+
+def message_send(
+    *,
+    texter: User,
+    contact_id: int,
+    body: str,
+    send_key: uuid.UUID | None = None,
+    now: dt.datetime | None = None,
+    opt_out_notice: bool = False,
+) -> Message:
+    """Queue a message from `texter` to their contact, within the contact's texting hours.
+
+    The first message is the campaign's script filled in for the contact (the texter's `body`
+    is used only when the campaign lets texters edit it). `send_key` identifies one press of
+    Send: the same key twice is refused as a duplicate. Three statements: lock, insert, update.
+    """
+    now = now or timezone.now()
+    with transaction.atomic():
+        contact = _locked_contact_for_texter(texter=texter, contact_id=contact_id)
+        campaign = contact.campaign
+        _check_campaign_sends(campaign)
+        if contact.is_opted_out and not opt_out_notice:
+            raise ApplicationError("This contact opted out — moving on.", code="opted_out", status=409)
+        if send_key is not None and contact.last_send_key == send_key:
+            raise ApplicationError("That message was already sent.", code="duplicate", status=409)
+        window = texting_window(campaign)
+        tz = zone(contact_timezone_name(contact, campaign))
+        if not window.is_open(now, tz):
+            local = now.astimezone(tz)
+            raise ApplicationError(
+                f"Texting hours for this contact are {_hour_label(window.start_hour)} to "
+                f"{_hour_label(window.end_hour)} their time (it's {local:%-I:%M %p} there). "
+                "They'll be back in your queue then.",
+                code="outside_hours",
+                status=409,
+            )
+        if contact.status == ContactStatus.NEEDS_MESSAGE and not campaign.texters_can_edit_first_message:
+            script: str = getattr(contact, "first_script", None) or ""
+            body = render_script(
+                script,
+                script_fields(contact=contact, texter_first_name=texter.first_name, texter_last_name=texter.last_name),
+            )
+        body = clean_text(body).strip()
+        if not body:
+            raise ApplicationError("Write a message before sending.", code="empty")
+        service_sid = messaging_service_for(campaign)
+        message = Message.objects.create(
+            organization_id=campaign.organization_id,
+            campaign_id=campaign.pk,
+            contact_id=contact.pk,
+            texter=texter,
+            direction=Direction.OUTBOUND,
+            body=body,
+            segments=segment_count(body),
+            status=MessageStatus.QUEUED,
+            provider=settings.SMS_BACKEND,
+            to_number=contact.cell,
+            messaging_service_sid=service_sid,
+            send_before=window.closes_at(now, tz),
+            queued_at=now,
+            is_opt_out_notice=opt_out_notice,
+        )
+        new_status = ContactStatus.CLOSED if opt_out_notice else NEXT_STATUS[ContactStatus(contact.status)]
+        Contact.objects.filter(pk=contact.pk).update(status=new_status, last_send_key=send_key, updated_at=now)
+        contact.status = new_status
+        outbox_kick(messaging_service_sid=service_sid)
+    return message
+
+
+def outbox_kick(*, messaging_service_sid: str) -> None:
+    """Make sure a drain job is queued for this messaging service, once the transaction commits."""
+    from texting.jobs import drain_outbox
+
+    enqueue(
+        drain_outbox,
+        queue="sends",
+        job_id=f"drain-{messaging_service_sid or 'default'}",
+        messaging_service_sid=messaging_service_sid,
+    )
+
+
+# --- Texter conversation actions ---------------------------------------------------------------
+
+
+def survey_answer_record(*, texter: User, contact_id: int, step_id: int) -> InteractionStep:
+    """Record the contact's answer; returns the answer step, whose script fills the compose box."""
+    with transaction.atomic():
+        contact = _locked_contact_for_texter(texter=texter, contact_id=contact_id)
+        step = InteractionStep.objects.filter(pk=step_id, campaign_id=contact.campaign_id).first()
+        if step is None or step.parent_id is None:
+            raise ApplicationError("That answer is not part of this campaign's script.", status=404)
+        question_response_set(contact=contact, step=step)
+    return step
+
+
+def texter_opt_out(*, texter: User, contact_id: int, send_message: bool, message: str = "") -> None:
+    """Opt the contact out of the organization, optionally texting them the opt-out message first."""
+    with transaction.atomic():
+        contact = _locked_contact_for_texter(texter=texter, contact_id=contact_id)
+        if send_message and not contact.is_opted_out:
+            body = message.strip() or contact.campaign.organization.opt_out_message
+            message_send(texter=texter, contact_id=contact_id, body=body, opt_out_notice=True)
+        optout_create(
+            organization=contact.campaign.organization_id,
+            cell=contact.cell,
+            source=OptOutSource.TEXTER,
+            acting_user=texter,
+        )
+
+
+def texter_skip(*, texter: User, contact_id: int) -> None:
+    with transaction.atomic():
+        contact = _locked_contact_for_texter(texter=texter, contact_id=contact_id)
+        contact_close(contact=contact)
+
+
+def texter_tags_set(*, texter: User, contact_id: int, tag_ids: list[int]) -> list[int]:
+    with transaction.atomic():
+        contact = _locked_contact_for_texter(texter=texter, contact_id=contact_id)
+        return contact_tags_set(contact=contact, tag_ids=tag_ids, acting_user=texter)
+
+
+# --- Inbound replies and delivery reports ------------------------------------------------------
+
+
+def _insert_inbound(message: Message) -> bool:
+    """Insert unless a message with this provider SID exists: one statement, safe under races."""
+    fields = [f for f in Message._meta.concrete_fields if not f.primary_key]
+    columns = ", ".join(connection.ops.quote_name(f.column) for f in fields)
+    placeholders = ", ".join(["%s"] * len(fields))
+    params = [f.get_db_prep_save(f.pre_save(message, add=True), connection) for f in fields]
+    table = connection.ops.quote_name(Message._meta.db_table)
+    sql = (
+        f"INSERT INTO {table} ({columns}) VALUES ({placeholders}) "
+        f"ON CONFLICT ({connection.ops.quote_name('provider_sid')}) DO NOTHING RETURNING id"
+    )
+    with connection.cursor() as cursor:
+        cursor.execute(sql, params)
+        row = cursor.fetchone()
+    if row is None:
+        return False
+    message.pk = row[0]
+    return True
+
+
+def message_receive(*, inbound: InboundSMS) -> Message | None:
+    """Store a reply from a contact and put the conversation in its texter's queue.
+
+    Matched to the contact last texted at that cell from that messaging service; a message that
+    matches nobody is kept without a contact. Idempotent on the provider SID (returns None for a
+    repeat). Three statements on the common path: match, insert, contact update.
+    """
+    outbound = Message.objects.filter(direction=Direction.OUTBOUND, to_number=inbound.from_number)
+    if inbound.messaging_service_sid:
+        outbound = outbound.filter(messaging_service_sid=inbound.messaging_service_sid)
+    match = (
+        outbound.order_by("-id")
+        .values("contact_id", "campaign_id", "organization_id", "contact__assignment__texter_id")
+        .first()
+    )
+    now = timezone.now()
+    message = Message(
+        organization_id=match["organization_id"] if match else None,
+        campaign_id=match["campaign_id"] if match else None,
+        contact_id=match["contact_id"] if match else None,
+        texter_id=match["contact__assignment__texter_id"] if match else None,
+        direction=Direction.INBOUND,
+        body=inbound.body,
+        media_urls=list(inbound.media_urls),
+        segments=max(inbound.num_segments, 1),
+        status=MessageStatus.RECEIVED,
+        provider=settings.SMS_BACKEND,
+        provider_sid=inbound.sid,
+        from_number=inbound.from_number,
+        to_number=inbound.to_number,
+        messaging_service_sid=inbound.messaging_service_sid,
+        created_at=now,
+    )
+    with transaction.atomic():
+        if not _insert_inbound(message):
+            return None
+        if match is None:
+            logger.info("inbound message %s matched no contact; kept as unmatched", message.pk)
+            return message
+        keyword = inbound.body.strip().upper()
+        if keyword in OPT_OUT_KEYWORDS:
+            # The carrier already answered a STOP: texting a confirmation would draw error 21610.
+            optout_create(organization=match["organization_id"], cell=inbound.from_number, source=OptOutSource.KEYWORD)
+        else:
+            if keyword in OPT_IN_KEYWORDS:
+                _opt_back_in(organization_id=match["organization_id"], cell=inbound.from_number, keyword=keyword)
+            Contact.objects.filter(pk=match["contact_id"], is_opted_out=False).update(
+                status=ContactStatus.NEEDS_RESPONSE, updated_at=now
+            )
+        texter_id = match["contact__assignment__texter_id"]
+        if texter_id is not None:
+            publish_on_commit(
+                texter_group(texter_id),
+                "reply_received",
+                contact_id=match["contact_id"],
+                campaign_id=match["campaign_id"],
+                message_id=message.pk,
+            )
+    return message
+
+
+def _opt_back_in(*, organization_id: int, cell: str, keyword: str) -> None:
+    from accounts.models import Organization
+
+    organization = Organization.objects.get(pk=organization_id)
+    optout_remove(organization=organization, cell=cell, reason=f"texted {keyword}", acting_user=None)
+
+
+PROVIDER_STATUS = {
+    "queued": MessageStatus.SENT,
+    "accepted": MessageStatus.SENT,
+    "sending": MessageStatus.SENT,
+    "sent": MessageStatus.SENT,
+    "delivered": MessageStatus.DELIVERED,
+    "undelivered": MessageStatus.UNDELIVERED,
+    "failed": MessageStatus.FAILED,
+}
+
+
+def message_status_update(*, report: StatusReport) -> bool:
+    """Apply a delivery report; a status never moves backwards. One statement on the common path."""
+    new_status = PROVIDER_STATUS.get(report.status)
+    if new_status is None:
+        return False
+    earlier = [status for status, rank in STATUS_RANK.items() if rank < STATUS_RANK[new_status]]
+    values: dict[str, object] = {"status": new_status}
+    if new_status == MessageStatus.DELIVERED:
+        values["delivered_at"] = timezone.now()
+    if report.error_code is not None:
+        values["error_code"] = report.error_code
+    with transaction.atomic():
+        changed = Message.objects.filter(provider_sid=report.sid, status__in=earlier).update(**values)
+        if changed and report.error_code is not None:
+            _apply_error_action(sid=report.sid, code=report.error_code)
+    return bool(changed)
+
+
+def _apply_error_action(*, sid: str, code: int) -> None:
+    info = describe(code)
+    message = Message.objects.select_related("contact").filter(provider_sid=sid).first()
+    if info is None or message is None or message.contact is None:
+        return
+    Contact.objects.filter(pk=message.contact_id).update(error_code=code, updated_at=timezone.now())
+    if info.action is ErrorAction.OPT_OUT and message.organization_id is not None:
+        optout_create(organization=message.organization_id, cell=message.contact.cell, source=OptOutSource.PROVIDER)
+    elif info.action is ErrorAction.CLOSE_CONTACT:
+        contact_close(contact=message.contact)
