@@ -164,7 +164,9 @@ class Contact(models.Model):
     # The key of the last send the texter's page made for this contact: a double click, a retried
     # request or a second tab sending the same compose box again is recognised under the row lock.
     last_send_key = models.UUIDField(null=True, blank=True, editable=False)
-    tags = models.ManyToManyField(Tag, through="ContactTag", related_name="contacts", blank=True)
+    tags: models.ManyToManyField[Tag, ContactTag] = models.ManyToManyField(
+        Tag, through="ContactTag", related_name="contacts", blank=True
+    )
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
 
@@ -194,6 +196,9 @@ class ContactTag(models.Model):
 
     class Meta:
         constraints = [models.UniqueConstraint(fields=["contact", "tag"], name="contacttag_unique")]
+
+    def __str__(self) -> str:
+        return f"{self.tag_id} on {self.contact_id}"
 
 
 class QuestionResponse(models.Model):
@@ -254,6 +259,9 @@ class OptOutEvent(models.Model):
     class Meta:
         ordering = ["-created_at"]
         indexes = [models.Index(fields=["organization", "cell"], name="optoutevent_org_cell")]
+
+    def __str__(self) -> str:
+        return f"{self.get_action_display()}: {self.cell}"
 
 
 class JobStatus(models.TextChoices):

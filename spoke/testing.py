@@ -22,7 +22,7 @@ from campaigns.models import (
 )
 from texting.models import Direction, Message, MessageStatus
 
-PASSWORD = "correct-horse-battery"
+PASSWORD = "correct-horse-battery"  # noqa: S105 (test users only)
 
 
 class UserFactory(factory.django.DjangoModelFactory[User]):

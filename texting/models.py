@@ -103,3 +103,6 @@ class ExportJob(models.Model):
 
     class Meta:
         ordering = ["-id"]
+
+    def __str__(self) -> str:
+        return f"Export {self.pk} of {self.campaign_id}"

@@ -6,6 +6,7 @@ failure that may have been accepted by the provider (ambiguous) is never retried
 
 from __future__ import annotations
 
+import datetime as dt
 import logging
 from dataclasses import dataclass
 
@@ -31,7 +32,7 @@ class Claimed:
     body: str
     messaging_service_sid: str
     from_number: str
-    send_before: object
+    send_before: dt.datetime | None
     contact_id: int | None
     attempts: int
     is_opt_out_notice: bool
@@ -48,7 +49,7 @@ def outbox_claim(*, messaging_service_sid: str, limit: int) -> list[Claimed]:
     with transaction.atomic(), connection.cursor() as cursor:
         if connection.vendor == "postgresql":
             cursor.execute(
-                f"UPDATE {table} SET status = %s, attempts = attempts + 1 WHERE id IN ("
+                f"UPDATE {table} SET status = %s, attempts = attempts + 1 WHERE id IN ("  # noqa: S608 (quoted table name)
                 f"  SELECT id FROM {table} WHERE status = %s AND messaging_service_sid = %s"
                 f"  ORDER BY id FOR UPDATE SKIP LOCKED LIMIT %s"
                 f") RETURNING {CLAIM_COLUMNS}",
@@ -57,13 +58,33 @@ def outbox_claim(*, messaging_service_sid: str, limit: int) -> list[Claimed]:
         else:
             # SQLite has no SKIP LOCKED; its write transaction (IMMEDIATE) serialises claimers.
             cursor.execute(
-                f"UPDATE {table} SET status = %s, attempts = attempts + 1 WHERE id IN ("
+                f"UPDATE {table} SET status = %s, attempts = attempts + 1 WHERE id IN ("  # noqa: S608 (quoted table name)
                 f"  SELECT id FROM {table} WHERE status = %s AND messaging_service_sid = %s ORDER BY id LIMIT %s"
                 f") RETURNING {CLAIM_COLUMNS}",
                 [MessageStatus.SENDING, MessageStatus.QUEUED, messaging_service_sid, limit],
             )
         rows = cursor.fetchall()
-    return sorted((Claimed(*row[:-1], bool(row[-1])) for row in rows), key=lambda c: c.id)
+    return sorted((_claimed(row) for row in rows), key=lambda c: c.id)
+
+
+def _claimed(row: tuple[object, ...]) -> Claimed:
+    send_before = row[5]
+    if isinstance(send_before, str):
+        send_before = dt.datetime.fromisoformat(send_before)
+    if isinstance(send_before, dt.datetime) and timezone.is_naive(send_before):
+        # SQLite hands raw queries naive datetimes; they are stored in UTC.
+        send_before = send_before.replace(tzinfo=dt.UTC)
+    return Claimed(
+        id=int(row[0]),  # type: ignore[call-overload]
+        to_number=str(row[1]),
+        body=str(row[2]),
+        messaging_service_sid=str(row[3]),
+        from_number=str(row[4]),
+        send_before=send_before,  # type: ignore[arg-type]
+        contact_id=row[6],  # type: ignore[arg-type]
+        attempts=int(row[7]),  # type: ignore[call-overload]
+        is_opt_out_notice=bool(row[8]),
+    )
 
 
 def _unsendable_reasons(batch: list[Claimed]) -> dict[int, str]:
@@ -81,7 +102,7 @@ def _unsendable_reasons(batch: list[Claimed]) -> dict[int, str]:
             reasons[claimed.id] = "The contact opted out after this message was queued."
         elif contact is not None and contact["campaign__is_archived"]:
             reasons[claimed.id] = "The campaign was archived before this message was sent."
-        elif claimed.send_before is not None and claimed.send_before <= now:  # type: ignore[operator]
+        elif claimed.send_before is not None and claimed.send_before <= now:
             reasons[claimed.id] = "Texting hours ended before this message could be sent."
     return reasons
 
@@ -105,7 +126,7 @@ def outbox_send_batch(*, batch: list[Claimed], provider: Provider) -> list[tuple
             messaging_service_sid=claimed.messaging_service_sid,
             from_number=claimed.from_number,
             status_callback=status_callback,
-            send_before=claimed.send_before,  # type: ignore[arg-type]
+            send_before=claimed.send_before,
         )
         try:
             sent = provider.send(outbound)

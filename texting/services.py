@@ -239,7 +239,7 @@ def _insert_inbound(message: Message) -> bool:
     params = [f.get_db_prep_save(f.pre_save(message, add=True), connection) for f in fields]
     table = connection.ops.quote_name(Message._meta.db_table)
     sql = (
-        f"INSERT INTO {table} ({columns}) VALUES ({placeholders}) "
+        f"INSERT INTO {table} ({columns}) VALUES ({placeholders}) "  # noqa: S608 (quoted names, values are params)
         f"ON CONFLICT ({connection.ops.quote_name('provider_sid')}) DO NOTHING RETURNING id"
     )
     with connection.cursor() as cursor:
@@ -353,7 +353,7 @@ def _apply_error_action(*, sid: str, code: int) -> None:
     message = Message.objects.select_related("contact").filter(provider_sid=sid).first()
     if info is None or message is None or message.contact is None:
         return
-    Contact.objects.filter(pk=message.contact_id).update(error_code=code, updated_at=timezone.now())
+    Contact.objects.filter(pk=message.contact.pk).update(error_code=code, updated_at=timezone.now())
     if info.action is ErrorAction.OPT_OUT and message.organization_id is not None:
         optout_create(organization=message.organization_id, cell=message.contact.cell, source=OptOutSource.PROVIDER)
     elif info.action is ErrorAction.CLOSE_CONTACT:

@@ -2,7 +2,7 @@
 
 - A body containing `errorNNNNN` fails with that error code (e.g. `error21610`).
 - Every other message is accepted, then reported sent and delivered.
-- A body containing `autorespond` makes the contact reply (`STOP` too if the body has `autorespond STOP`).
+- A body containing `autorespond` makes the contact reply (with STOP when it says `autorespond STOP`).
 """
 
 from __future__ import annotations
@@ -21,6 +21,7 @@ from texting.providers.base import (
 
 ERROR_PATTERN = re.compile(r"error(\d{5})")
 FAKE_FROM_NUMBER = "+15005550006"
+AUTOREPLY = "Thanks for the text! (An automatic reply from Spoke's fake phone company.)"
 
 
 class FakeProvider:
@@ -41,7 +42,7 @@ class FakeProvider:
         statuses = [StatusReport(sid=result.sid, status="sent"), StatusReport(sid=result.sid, status="delivered")]
         replies: list[InboundSMS] = []
         if "autorespond" in message.body:
-            reply = "STOP" if "autorespond STOP" in message.body else f"responding to {message.body}"
+            reply = "STOP" if "autorespond STOP" in message.body else AUTOREPLY
             replies.append(
                 InboundSMS(
                     sid=f"SMfakein{uuid.uuid4().hex[:24]}",
