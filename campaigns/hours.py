@@ -76,9 +76,11 @@ def is_valid_timezone(name: str) -> bool:
 
 @lru_cache(maxsize=100_000)
 def timezone_from_zip(zip_code: str) -> str | None:
-    five = (zip_code or "").strip()[:5]
-    if len(five) != 5 or not five.isdigit():
+    head = (zip_code or "").strip().split("-", 1)[0][:5]
+    if not (head.isascii() and head.isdigit()) or len(head) < 3:
         return None
+    # Spreadsheets drop leading zeros: New England's 02108 arrives as 2108, Puerto Rico's 00901 as 901.
+    five = head.zfill(5)
     try:
         matches = zipcodes.matching(five)
     except (TypeError, ValueError):

@@ -22,6 +22,7 @@ from campaigns.models import (
     QuestionResponse,
     Tag,
 )
+from campaigns.phones import normalize_cell
 from core.errors import ApplicationError
 from core.live import campaign_group, publish_on_commit, texter_group
 
@@ -39,7 +40,9 @@ def campaign_start_problems(*, campaign: Campaign) -> list[str]:
     if root is None or not root.script.strip():
         problems.append("It has no script: write the first message.")
     if not campaign.use_dynamic_assignment:
-        unassigned = campaign.contacts.filter(assignment__isnull=True, is_opted_out=False).count()
+        # Only contacts still waiting for a first message need a texter (and only those can be
+        # assigned): a closed, unassigned contact must not keep the campaign from starting.
+        unassigned = Contact.objects.filter(campaign=campaign, assignment__isnull=True).needs_message().count()
         if unassigned:
             problems.append(
                 f"{unassigned} contact{'s are' if unassigned != 1 else ' is'} not assigned to a texter: "
@@ -50,17 +53,19 @@ def campaign_start_problems(*, campaign: Campaign) -> list[str]:
 
 @transaction.atomic
 def campaign_start(*, campaign: Campaign, acting_user: User | None = None) -> Campaign:
-    campaign = Campaign.objects.select_for_update().get(pk=campaign.pk)
-    if campaign.is_started:
-        return campaign
-    problems = campaign_start_problems(campaign=campaign)
-    if problems:
-        raise ApplicationError("This campaign can't start yet. " + " ".join(problems), code="not_ready")
-    campaign.is_started = True
-    campaign.started_at = timezone.now()
-    campaign.save(update_fields=["is_started", "started_at", "updated_at"])
-    _publish_assignments_changed(campaign=campaign)
-    return campaign
+    locked = Campaign.objects.select_for_update().get(pk=campaign.pk)
+    if not locked.is_started:
+        problems = campaign_start_problems(campaign=locked)
+        if problems:
+            raise ApplicationError("This campaign can't start yet. " + " ".join(problems), code="not_ready")
+        locked.is_started = True
+        locked.started_at = timezone.now()
+        locked.save(update_fields=["is_started", "started_at", "updated_at"])
+        _publish_assignments_changed(campaign=locked)
+    # The caller's instance too, as campaign_archive does: code that goes on using it must not
+    # see a stale "not started".
+    campaign.is_started, campaign.started_at = locked.is_started, locked.started_at
+    return locked
 
 
 @transaction.atomic
@@ -81,9 +86,15 @@ def _publish_assignments_changed(*, campaign: Campaign) -> None:
 
 
 @transaction.atomic
-def script_set_first_message(*, campaign: Campaign, script: str, question: str = "") -> InteractionStep:
+def script_set_first_message(*, campaign: Campaign, script: str, question: str | None = None) -> InteractionStep:
+    """Create or update the script's root. `question=None` keeps the current first question:
+    editing the message's wording must not silently detach the answers below it."""
+    defaults = {"script": script} if question is None else {"script": script, "question": question}
     root, _ = InteractionStep.objects.update_or_create(
-        campaign=campaign, parent=None, defaults={"script": script, "question": question}
+        campaign=campaign,
+        parent=None,
+        defaults=defaults,
+        create_defaults={"script": script, "question": question or ""},
     )
     return root
 
@@ -176,32 +187,34 @@ def optout_create(
 ) -> OptOut:
     """Opt the cell out of the whole organization and close every contact with it.
 
-    Idempotent: opting out a cell that is already out changes nothing and returns the record.
+    Idempotent: opting out a cell that is already out records no second event and returns the
+    existing record, but still closes any contact with the cell that is not closed yet (one added
+    after the first opt-out must not stay textable).
     """
     org_id = organization if isinstance(organization, int) else organization.pk
+    # Contacts are stored in E.164; an organizer's "(202) 555-0175" must opt out the same person.
+    cell = normalize_cell(cell) or cell.strip()
     try:
         with transaction.atomic():
             optout = OptOut.objects.create(
                 organization_id=org_id, cell=cell, source=OptOutSource(source), reason=reason, created_by=acting_user
             )
     except IntegrityError:
-        return OptOut.objects.get(organization_id=org_id, cell=cell)
-    OptOutEvent.objects.create(
-        organization_id=org_id,
-        cell=cell,
-        action=OptOutEvent.Action.OPT_OUT,
-        source=source,
-        reason=reason,
-        created_by=acting_user,
+        optout = OptOut.objects.get(organization_id=org_id, cell=cell)
+    else:
+        OptOutEvent.objects.create(
+            organization_id=org_id,
+            cell=cell,
+            action=OptOutEvent.Action.OPT_OUT,
+            source=source,
+            reason=reason,
+            created_by=acting_user,
+        )
+    still_open = Contact.objects.filter(campaign__organization_id=org_id, cell=cell).exclude(
+        is_opted_out=True, status=ContactStatus.CLOSED
     )
-    affected = list(
-        Contact.objects.filter(campaign__organization_id=org_id, cell=cell)
-        .exclude(assignment__isnull=True)
-        .values_list("assignment__texter_id", "id")
-    )
-    Contact.objects.filter(campaign__organization_id=org_id, cell=cell).update(
-        is_opted_out=True, status=ContactStatus.CLOSED, updated_at=timezone.now()
-    )
+    affected = list(still_open.exclude(assignment__isnull=True).values_list("assignment__texter_id", "id"))
+    still_open.update(is_opted_out=True, status=ContactStatus.CLOSED, updated_at=timezone.now())
     for texter_id, contact_id in affected:
         publish_on_commit(texter_group(texter_id), "contact_changed", contact_id=contact_id)
     return optout
@@ -212,6 +225,7 @@ def optout_remove(*, organization: Organization, cell: str, reason: str, acting_
     """Opt a cell back in. Requires a reason; the audit trail keeps both events."""
     if not reason.strip():
         raise ApplicationError("Say why this person is opted back in (for example “texted START”).")
+    cell = normalize_cell(cell) or cell.strip()
     deleted, _ = OptOut.objects.filter(organization=organization, cell=cell).delete()
     if not deleted:
         return False
@@ -244,22 +258,21 @@ def question_response_set(*, contact: Contact, step: InteractionStep) -> Questio
     with transaction.atomic():
         previous = QuestionResponse.objects.filter(contact=contact, interaction_step_id=question_step_id).first()
         if previous is not None and previous.value != step.answer_option:
-            old_answer = InteractionStep.objects.filter(
-                parent_id=question_step_id, answer_option=previous.value
-            ).first()
-            if old_answer is not None:
-                QuestionResponse.objects.filter(
-                    contact=contact, interaction_step_id__in=_descendant_ids(old_answer)
-                ).delete()
+            # Everything under the answers not chosen goes. Found by the tree, not by the old
+            # answer's label, so an answer relabelled since it was recorded is cleaned up too.
+            others = InteractionStep.objects.filter(parent_id=question_step_id).exclude(pk=step.pk)
+            stale = _descendant_ids(list(others.values_list("id", flat=True)))
+            QuestionResponse.objects.filter(contact=contact, interaction_step_id__in=stale).delete()
         response, _ = QuestionResponse.objects.update_or_create(
             contact=contact, interaction_step_id=question_step_id, defaults={"value": step.answer_option}
         )
     return response
 
 
-def _descendant_ids(step: InteractionStep) -> list[int]:
-    ids = [step.pk]
-    frontier = [step.pk]
+def _descendant_ids(step_ids: list[int]) -> list[int]:
+    """These steps and every step below them."""
+    ids = list(step_ids)
+    frontier = list(step_ids)
     while frontier:
         frontier = list(InteractionStep.objects.filter(parent_id__in=frontier).values_list("id", flat=True))
         ids.extend(frontier)
@@ -274,8 +287,13 @@ def contact_close(*, contact: Contact) -> None:
 def contact_reopen(*, contact: Contact) -> None:
     if contact.is_opted_out:
         raise ApplicationError("This contact opted out: opt them back in before reopening the conversation.")
-    has_messages = contact.status != ContactStatus.NEEDS_MESSAGE
-    new_status = ContactStatus.CONVO if has_messages else ContactStatus.NEEDS_MESSAGE
+    if contact.status != ContactStatus.CLOSED:
+        # Only a closed conversation reopens; "reopening" one waiting for a reply would move it
+        # to `convo` and drop it from the texter's needs-response queue.
+        return
+    # A closed contact reopens as a conversation. (One skipped before its first message should go
+    # back to needs_message, but whether it was ever texted is known only to `texting`.)
+    new_status = ContactStatus.CONVO
     Contact.objects.filter(pk=contact.pk).update(status=new_status, updated_at=timezone.now())
     contact.status = new_status
 

@@ -19,10 +19,23 @@ REPLACEMENTS = str.maketrans(
         "\u201c": '"',
         "\u201d": '"',
         "\u201e": '"',
+        "\u2032": "'",
+        "\u2033": '"',
+        "\u00ab": '"',
+        "\u00bb": '"',
+        "\u2010": "-",
+        "\u2011": "-",
+        "\u2012": "-",
         "\u2013": "-",
         "\u2014": "-",
+        "\u2015": "-",
+        "\u2212": "-",
         "\u2026": "...",
         "\u00a0": " ",
+        "\u2009": " ",
+        "\u202f": " ",
+        "\u200b": "",
+        "\ufeff": "",
         "\u2022": "-",
     }
 )
@@ -36,12 +49,28 @@ def is_gsm7(body: str) -> bool:
     return all(ch in GSM7_BASIC or ch in GSM7_EXTENDED for ch in body)
 
 
+# A concatenated part gives 7 bytes of its 140 to the header: 153 GSM-7 septets or 67 UCS-2 units.
+GSM7_SINGLE, GSM7_PART = 160, 153
+UCS2_SINGLE, UCS2_PART = 70, 67
+
+
+def _parts(sizes: list[int], single: int, part: int) -> int:
+    """How many parts the characters of these sizes fill, never splitting one across two parts
+    (an escaped GSM-7 character or a UTF-16 surrogate pair always travels whole)."""
+    if sum(sizes) <= single:
+        return 1
+    count, used = 1, 0
+    for size in sizes:
+        if used + size > part:
+            count, used = count + 1, 0
+        used += size
+    return count
+
+
 def segment_count(body: str) -> int:
     if not body:
         return 1
     if is_gsm7(body):
-        length = sum(2 if ch in GSM7_EXTENDED else 1 for ch in body)
-        return 1 if length <= 160 else -(-length // 153)
+        return _parts([2 if ch in GSM7_EXTENDED else 1 for ch in body], GSM7_SINGLE, GSM7_PART)
     # UCS-2 counts UTF-16 code units: characters outside the BMP (emoji) take two.
-    length = len(body.encode("utf-16-le")) // 2
-    return 1 if length <= 70 else -(-length // 67)
+    return _parts([2 if ord(ch) > 0xFFFF else 1 for ch in body], UCS2_SINGLE, UCS2_PART)

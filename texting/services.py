@@ -15,7 +15,7 @@ from django.db import connection, transaction
 from django.db.models import OuterRef, Subquery
 from django.utils import timezone
 
-from accounts.models import User
+from accounts.models import Role, User
 from campaigns.hours import window_for, zone
 from campaigns.models import Campaign, Contact, ContactStatus, InteractionStep, OptOutSource
 from campaigns.scripts import render_script, script_fields
@@ -38,6 +38,8 @@ logger = logging.getLogger(__name__)
 
 OPT_OUT_KEYWORDS = frozenset({"STOP", "STOPALL", "UNSUBSCRIBE", "CANCEL", "END", "QUIT", "OPTOUT", "REVOKE"})
 OPT_IN_KEYWORDS = frozenset({"START", "UNSTOP"})
+
+ACTIVE_ROLES = [role for role in Role if role != Role.SUSPENDED]
 
 NEXT_STATUS = {
     ContactStatus.NEEDS_MESSAGE: ContactStatus.MESSAGED,
@@ -88,7 +90,13 @@ def _locked_contact_for_texter(*, texter: User, contact_id: int) -> Contact:
         Contact.objects.select_for_update(of=("self",))
         .select_related("assignment", "campaign", "campaign__organization")
         .annotate(first_script=Subquery(root_script))
-        .filter(pk=contact_id, assignment__texter=texter)
+        .filter(
+            pk=contact_id,
+            assignment__texter=texter,
+            # A suspended member loses their contacts at once: one join, still one statement.
+            campaign__organization__memberships__user=texter,
+            campaign__organization__memberships__role__in=ACTIVE_ROLES,
+        )
         .first()
     )
     if contact is None:

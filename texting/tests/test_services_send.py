@@ -6,7 +6,7 @@ import uuid
 import pytest
 import time_machine
 
-from accounts.models import User
+from accounts.models import Membership, Role, User
 from campaigns.models import Campaign, Contact, ContactStatus, OptOut
 from core.errors import ApplicationError
 from spoke.testing import ContactFactory
@@ -83,3 +83,11 @@ def test_sending_outside_texting_hours_in_the_contacts_timezone_is_refused(
     with time_machine.travel(dt.datetime(2026, 11, 3, 3, 30, tzinfo=dt.UTC), tick=False):
         with pytest.raises(ApplicationError, match="Texting hours for this contact are 9 am to 9 pm"):
             message_send(texter=texter, contact_id=other.pk, body="")
+
+
+def test_suspended_texter_cannot_send_to_their_contacts(contact: Contact, texter: User) -> None:
+    Membership.objects.filter(user=texter).update(role=Role.SUSPENDED)
+    with pytest.raises(ApplicationError) as excinfo:
+        message_send(texter=texter, contact_id=contact.pk, body="hi")
+    assert excinfo.value.status == 404
+    assert not Message.objects.exists()
