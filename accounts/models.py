@@ -3,6 +3,7 @@ from __future__ import annotations
 from typing import Any, ClassVar
 
 from django.contrib.auth.models import AbstractUser, BaseUserManager
+from django.core.exceptions import ValidationError
 from django.core.validators import MaxValueValidator
 from django.db import models
 
@@ -71,6 +72,12 @@ class Organization(models.Model):
 
     def __str__(self) -> str:
         return self.name
+
+    def clean(self) -> None:
+        if self.texting_hours_enforced and self.texting_hours_start >= self.texting_hours_end:
+            raise ValidationError(
+                {"texting_hours_end": "Texting hours must end after they start (for example 9 to 21)."}
+            )
 
 
 class Role(models.TextChoices):

@@ -3,11 +3,13 @@ from __future__ import annotations
 import uuid
 
 from django.conf import settings
+from django.core.exceptions import ValidationError
 from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
 from django.db.models import Q
 
 from accounts.models import Organization
+from campaigns.hours import is_valid_timezone
 
 
 class Campaign(models.Model):
@@ -52,6 +54,18 @@ class Campaign(models.Model):
 
     def __str__(self) -> str:
         return self.title
+
+    def clean(self) -> None:
+        if (
+            self.override_org_texting_hours
+            and self.texting_hours_enforced
+            and self.texting_hours_start >= self.texting_hours_end
+        ):
+            raise ValidationError(
+                {"texting_hours_end": "Texting hours must end after they start (for example 9 to 21)."}
+            )
+        if self.timezone and not is_valid_timezone(self.timezone):
+            raise ValidationError({"timezone": "Use a timezone name like America/New_York."})
 
     @property
     def is_active(self) -> bool:

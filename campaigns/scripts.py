@@ -6,7 +6,8 @@ import re
 from collections.abc import Mapping
 from typing import Any
 
-FIELD_PATTERN = re.compile(r"\{([A-Za-z0-9_ \-]+)\}")
+# Custom fields are named by the CSV's headers, which may hold any character but braces.
+FIELD_PATTERN = re.compile(r"\{([^{}\n]+)\}")
 TOP_LEVEL_FIELDS = ("firstName", "lastName", "cell", "zip", "external_id", "texterFirstName", "texterLastName")
 
 

@@ -84,3 +84,7 @@ def test_unknown_fields_lists_each_unknown_name_once_in_order() -> None:
 def test_unknown_fields_is_empty_for_a_script_that_only_uses_known_fields() -> None:
     assert unknown_fields("Hi {firstName}, it's {texterFirstName}", set(TOP_LEVEL_FIELDS)) == []
     assert unknown_fields("No fields at all.", set()) == []
+
+
+def test_custom_fields_with_accents_and_dots_are_filled_in() -> None:
+    assert render_script("{préféré} {e.mail}", {"préféré": "vert", "e.mail": "a@b.c"}) == "vert a@b.c"
