@@ -129,8 +129,6 @@ else:
         }
     }
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
-# Django 6's default now: a URL typed without a scheme (logo URLs) means https.
-FORMS_URLFIELD_ASSUME_HTTPS = True
 
 # --- Redis: jobs, channel layer ---------------------------------------------------------------
 
