@@ -1,0 +1,685 @@
+"""Contact import from the original Spoke's CSV format.
+
+An organizer uploads a CSV with `firstName`, `lastName` and `cell` columns (or one of their
+aliases), optionally `zip` and `external_id`; every other column becomes a custom field usable
+as `{column}` in scripts. The upload is checked quickly and stored (`contacts_import_start`), then
+a job reads it as a stream (`contacts_import_run`) and replaces the campaign's unassigned
+contacts in one transaction, so a failed import leaves the previous list as it was.
+
+The original Spoke parsed uploads in the browser and fell over above ~20k rows; here the file is
+never held in memory: only one dict entry per distinct cell number is kept, for de-duplication.
+"""
+
+from __future__ import annotations
+
+import csv
+import datetime
+import io
+import json
+import logging
+import pathlib
+import re
+import tempfile
+from collections.abc import Iterator
+from dataclasses import asdict, dataclass
+from itertools import islice
+from typing import IO, Any
+
+from django.conf import settings
+from django.core.files import File
+from django.core.files.uploadedfile import UploadedFile
+from django.db import connection, models, transaction
+from django.utils import timezone
+
+from accounts.models import User
+from campaigns import jobs as campaign_jobs
+from campaigns.hours import contact_timezone
+from campaigns.models import (
+    Campaign,
+    Contact,
+    ContactStatus,
+    ContactTag,
+    ImportJob,
+    JobStatus,
+    OptOut,
+    QuestionResponse,
+)
+from campaigns.phones import normalize_cell
+from core.errors import ApplicationError
+from core.jobs import enqueue
+
+logger = logging.getLogger(__name__)
+
+# The original Spoke's header aliases, matched case-insensitively after trimming spaces.
+FIELD_ALIASES: dict[str, tuple[str, ...]] = {
+    "firstName": ("first", "firstname", "givenname", "name"),
+    "lastName": ("last", "lastname", "last_name", "familyname", "surname"),
+    "cell": ("mobile", "number", "phone", "phone_number", "cellphone", "cell_phone", "mobilenumber"),
+    "zip": ("zipcode", "postalcode", "ziporpostal", "ziporpost"),
+    "external_id": ("externalid",),
+}
+REQUIRED_FIELDS = ("firstName", "lastName", "cell")
+_FIELD_LABELS = {"firstName": "first name", "lastName": "last name", "cell": "cell phone"}
+
+NOT_UTF8_MESSAGE = "The file is not UTF-8 text: save it as 'CSV UTF-8' and upload again."
+STARTED_MESSAGE = "This campaign has started: its contacts can't be replaced."
+ARCHIVED_MESSAGE = "This campaign is archived: its contacts can't be replaced."
+
+INSERT_CHUNK_ROWS = 2_000  # rows per INSERT statement (the ORM path)
+WRITE_CHUNK_ROWS = 10_000  # rows per COPY, and per round of the write loop
+PROGRESS_EVERY_ROWS = 5_000
+# Reading the file is all the progress other connections can see: the replace transaction's
+# writes stay invisible until it commits, so it owns the last stretch of the bar.
+_PARSE_PROGRESS_SHARE = 90
+_READ_BUFFER_BYTES = 64 * 1024
+
+
+def _max_length(field_name: str) -> int:
+    field = Contact._meta.get_field(field_name)
+    assert isinstance(field, models.CharField) and field.max_length
+    return field.max_length
+
+
+# Longer values are cut rather than failing a million-row import on PostgreSQL's length check.
+_NAME_MAX = _max_length("first_name")
+_ZIP_MAX = _max_length("zip")
+_EXTERNAL_ID_MAX = _max_length("external_id")
+
+
+@dataclass
+class ImportReport:
+    """The counts of one import, as organizers see them at the end.
+
+    `rows_total` (non-blank data rows) = `imported` + `invalid_cell` + `duplicates` + `opted_out`;
+    `timezone_unknown` counts imported contacts whose timezone neither zip nor number tells.
+    """
+
+    rows_total: int = 0
+    imported: int = 0
+    invalid_cell: int = 0
+    duplicates: int = 0
+    opted_out: int = 0
+    timezone_unknown: int = 0
+
+    @classmethod
+    def from_job(cls, job: ImportJob) -> ImportReport:
+        return cls(**{name: getattr(job, name) for name in asdict(cls())})
+
+    def as_fields(self) -> dict[str, int]:
+        return asdict(self)
+
+
+@dataclass(frozen=True)
+class _Columns:
+    """Where each contact field sits in a row, decided once from the header."""
+
+    width: int
+    first_name: int
+    last_name: int
+    cell: int
+    zip: int | None
+    external_id: int | None
+    custom_names: tuple[str, ...]
+    custom_indexes: tuple[int, ...]
+
+    @property
+    def kept_indexes(self) -> tuple[int, ...]:
+        """The columns kept for each row, in the order `_read_rows` packs them."""
+        optional = tuple(index for index in (self.zip, self.external_id) if index is not None)
+        return (self.first_name, self.last_name, *optional, *self.custom_indexes)
+
+    @property
+    def zip_at(self) -> int | None:
+        return 2 if self.zip is not None else None
+
+    @property
+    def external_id_at(self) -> int | None:
+        if self.external_id is None:
+            return None
+        return 3 if self.zip is not None else 2
+
+    @property
+    def custom_at(self) -> int:
+        return 2 + (self.zip is not None) + (self.external_id is not None)
+
+
+# A row's kept values are stored joined by the ASCII unit separator: one string per row takes
+# less than half the memory of a tuple of strings, which matters with a million rows in the dict.
+_SEPARATOR = "\x1f"
+
+# A contact ready to be written: first and last name, cell, zip, external id, custom fields, timezone.
+_NewContact = tuple[str, str, str, str, str, dict[str, str], str]
+
+
+# --- Public services ---------------------------------------------------------------------------
+
+
+def contacts_import_start(
+    *,
+    campaign: Campaign,
+    uploaded_file: File[bytes] | UploadedFile,
+    original_name: str,
+    acting_user: User | None,
+) -> ImportJob:
+    """Check an upload, store it and queue the import; returns the pending `ImportJob`.
+
+    Refuses with `ApplicationError` (the message is for the organizer) when the campaign has
+    started or is archived, the file is over `settings.CONTACT_UPLOAD_MAX_BYTES`, empty, does not
+    begin as UTF-8 text, or its header lacks a required column. Rows are checked by the job.
+    The caller checks that `acting_user` may manage the campaign.
+    """
+    with transaction.atomic():
+        job = _import_job_create(
+            campaign=campaign, uploaded_file=uploaded_file, original_name=original_name, acting_user=acting_user
+        )
+        enqueue(campaign_jobs.import_contacts, queue="imports", job_id=f"import-{job.pk}", import_job_id=job.pk)
+    return job
+
+
+def contacts_import_run(*, import_job_id: int) -> ImportJob:
+    """The import job's body: parse the stored file and replace the campaign's contacts.
+
+    Claims the job (pending → running) so a job delivered twice runs once; a job that is not
+    pending is returned untouched. Never raises for a bad file: any failure marks the job failed
+    with an `error` the organizer can act on, and the previous contacts stay as they were.
+    Raises `ImportJob.DoesNotExist` when the job (or its campaign) was deleted.
+    """
+    claimed = ImportJob.objects.filter(pk=import_job_id, status=JobStatus.PENDING).update(status=JobStatus.RUNNING)
+    job = ImportJob.objects.select_related("campaign").get(pk=import_job_id)
+    if not claimed:
+        return job
+    report = ImportReport()
+    try:
+        _import(job=job, report=report)
+    except ApplicationError as error:
+        _fail(job=job, report=report, error=error.message)
+    except UnicodeDecodeError:
+        _fail(job=job, report=report, error=NOT_UTF8_MESSAGE)
+    except csv.Error as error:
+        _fail(job=job, report=report, error=f"The file could not be read as CSV ({error}). Check it and upload again.")
+    except Exception:
+        # The organizer gets a stable message; the traceback goes to the logs, not to them.
+        logger.exception("Contact import %s failed", import_job_id)
+        _fail(
+            job=job,
+            report=report,
+            error=f"The import failed unexpectedly (import {job.pk}); the previous contacts are kept. Try again.",
+        )
+    return job
+
+
+def contacts_import_file(*, campaign: Campaign, path: str | pathlib.Path, acting_user: User | None = None) -> ImportJob:
+    """Import a local CSV file synchronously (seed data, management commands, tests).
+
+    Raises `ApplicationError` for whatever `contacts_import_start` refuses (started campaign,
+    size, missing column); any later failure comes back as a job with status `failed`.
+    """
+    local_path = pathlib.Path(path)
+    with local_path.open("rb") as handle:
+        job = _import_job_create(
+            campaign=campaign,
+            uploaded_file=File(handle, name=local_path.name),
+            original_name=local_path.name,
+            acting_user=acting_user,
+        )
+    return contacts_import_run(import_job_id=job.pk)
+
+
+# --- Checks ------------------------------------------------------------------------------------
+
+
+def _check_campaign_open(campaign: Campaign) -> None:
+    # Texters' queues and sent messages refer to the contacts of a started campaign.
+    if campaign.is_started:
+        raise ApplicationError(STARTED_MESSAGE, code="campaign_started")
+    if campaign.is_archived:
+        raise ApplicationError(ARCHIVED_MESSAGE, code="campaign_archived")
+
+
+def _human_size(size: int) -> str:
+    if size < 1024:
+        return f"{size} bytes"
+    value = float(size)
+    for unit in ("KB", "MB", "GB"):
+        value /= 1024
+        if value < 1024 or unit == "GB":
+            break
+    return f"{value:.1f}".removesuffix(".0") + f" {unit}"
+
+
+def _missing_column_message(field: str) -> str:
+    accepted = ", ".join((field, *FIELD_ALIASES[field]))
+    return f"The file has no {_FIELD_LABELS[field]} column ({field}). Accepted headers: {accepted}."
+
+
+def _map_header(header: list[str]) -> _Columns:
+    """Find the contact fields among the header's columns, or refuse naming the missing ones.
+
+    When several columns could be a field, the canonical name wins, else the first alias in file
+    order; the other columns stay custom fields under their own header.
+    """
+    names = [name.strip() for name in header]
+    lowered = [name.lower() for name in names]
+    found: dict[str, int] = {}
+    for field, aliases in FIELD_ALIASES.items():
+        canonical = field.lower()
+        if canonical in lowered:
+            found[field] = lowered.index(canonical)
+            continue
+        for index, name in enumerate(lowered):
+            if name in aliases:
+                found[field] = index
+                break
+    missing = [field for field in REQUIRED_FIELDS if field not in found]
+    if missing:
+        raise ApplicationError(" ".join(_missing_column_message(f) for f in missing), code="missing_column")
+    used = set(found.values())
+    # Columns without a header (Excel's trailing empty columns) have no name to use in a script.
+    custom = [(name, index) for index, name in enumerate(names) if index not in used and name]
+    return _Columns(
+        width=len(names),
+        first_name=found["firstName"],
+        last_name=found["lastName"],
+        cell=found["cell"],
+        zip=found.get("zip"),
+        external_id=found.get("external_id"),
+        custom_names=tuple(name for name, _ in custom),
+        custom_indexes=tuple(index for _, index in custom),
+    )
+
+
+# --- Reading -----------------------------------------------------------------------------------
+
+
+class _CountingReader(io.RawIOBase):
+    """A raw stream over any object with `read(n)` (a local file, an upload, an S3 object) that
+    counts the bytes read, so progress is measured without asking the text layer for positions."""
+
+    def __init__(self, source: IO[bytes] | File[bytes]) -> None:
+        super().__init__()
+        self._source = source
+        self.bytes_read = 0
+
+    def readable(self) -> bool:
+        return True
+
+    def readinto(self, buffer: Any) -> int:
+        data = self._source.read(len(buffer))
+        size = len(data)
+        buffer[:size] = data
+        self.bytes_read += size
+        return size
+
+
+def _text_stream(source: IO[bytes] | File[bytes]) -> tuple[io.TextIOWrapper, _CountingReader]:
+    counter = _CountingReader(source)
+    # utf-8-sig drops Excel's byte-order mark; newline="" lets csv handle \r\n and quoted newlines.
+    text = io.TextIOWrapper(
+        io.BufferedReader(counter, buffer_size=_READ_BUFFER_BYTES), encoding="utf-8-sig", newline=""
+    )
+    return text, counter
+
+
+def _first_row(reader: Iterator[list[str]]) -> list[str]:
+    for row in reader:
+        if any(value.strip() for value in row):
+            return row
+    raise ApplicationError("The file is empty: it has no header row.", code="empty_file")
+
+
+def _read_header(uploaded_file: File[bytes] | UploadedFile) -> list[str]:
+    uploaded_file.seek(0)
+    text, _ = _text_stream(uploaded_file)
+    try:
+        return _first_row(csv.reader(text))
+    except UnicodeDecodeError as error:
+        raise ApplicationError(NOT_UTF8_MESSAGE, code="not_utf8") from error
+    except csv.Error as error:
+        raise ApplicationError(f"The file could not be read as CSV ({error}).", code="not_csv") from error
+    finally:
+        # Detaching leaves the upload open for storing it; the wrapper would close it otherwise.
+        text.detach()
+        uploaded_file.seek(0)
+
+
+_NUMBER_LIKE = re.compile(r"[+-]?[\d\s().-]*\Z")
+
+
+def _spreadsheet_safe(value: str) -> str:
+    # The rejected rows go back to a spreadsheet: a value starting like a formula would run there.
+    # Phone numbers such as "+1 (202) 555-0100" start with "+" too and are left alone.
+    if value[:1] in ("=", "+", "-", "@", "\t", "\r") and not _NUMBER_LIKE.match(value):
+        return "'" + value
+    return value
+
+
+class _RejectedRows:
+    """The rows that were not imported, with the original columns and a `reason`, written to a
+    temporary file as they are found (there may be many) and stored on the job at the end."""
+
+    def __init__(self, header: list[str]) -> None:
+        self.width = len(header)
+        self._file = tempfile.TemporaryFile()
+        # With a byte-order mark, Excel opens non-ASCII names correctly; the import accepts it back.
+        self._text = io.TextIOWrapper(self._file, encoding="utf-8-sig", newline="")
+        self._writer = csv.writer(self._text)
+        self._writer.writerow([_spreadsheet_safe(name) for name in header] + ["reason"])
+
+    def add(self, row: list[str], reason: str) -> None:
+        values = row[: self.width] + [""] * (self.width - len(row))
+        self._writer.writerow([_spreadsheet_safe(value) for value in values] + [reason])
+
+    def save_to(self, job: ImportJob) -> None:
+        self._text.flush()
+        self._file.seek(0)
+        job.rejected_file.save(f"import-{job.pk}-rejected.csv", File(self._file), save=False)
+
+    def close(self) -> None:
+        self._text.close()
+
+
+# --- The job -----------------------------------------------------------------------------------
+
+
+def _import_job_create(
+    *,
+    campaign: Campaign,
+    uploaded_file: File[bytes] | UploadedFile,
+    original_name: str,
+    acting_user: User | None,
+) -> ImportJob:
+    _check_campaign_open(campaign)
+    size = uploaded_file.size or 0
+    limit = settings.CONTACT_UPLOAD_MAX_BYTES
+    if size > limit:
+        raise ApplicationError(
+            f"The file is {_human_size(size)}; the limit for a contact list is {_human_size(limit)}.",
+            code="file_too_large",
+        )
+    if size == 0:
+        raise ApplicationError("The file is empty.", code="empty_file")
+    _map_header(_read_header(uploaded_file))
+    job = ImportJob(campaign=campaign, created_by=acting_user, original_name=original_name[:255])
+    # The stored name is ours: the organizer's file name is kept in `original_name`.
+    job.source_file.save(f"campaign-{campaign.pk}.csv", uploaded_file, save=False)
+    job.save()
+    return job
+
+
+def _import(*, job: ImportJob, report: ImportReport) -> None:
+    _check_campaign_open(job.campaign)
+    rejected: _RejectedRows | None = None
+    try:
+        with job.source_file.open("rb") as source:
+            text, counter = _text_stream(source)
+            with text:
+                reader = csv.reader(text)
+                header = _first_row(reader)
+                columns = _map_header(header)
+                rejected = _RejectedRows(header)
+                contacts = _read_rows(
+                    job=job, reader=reader, columns=columns, report=report, rejected=rejected, counter=counter
+                )
+        _set_progress(job=job, report=report, percent=_PARSE_PROGRESS_SHARE)
+        if report.invalid_cell:
+            rejected.save_to(job)
+            ImportJob.objects.filter(pk=job.pk).update(rejected_file=job.rejected_file.name)
+    finally:
+        if rejected is not None:
+            rejected.close()
+    _replace_contacts(job=job, contacts=contacts, columns=columns, report=report)
+
+
+def _read_rows(
+    *,
+    job: ImportJob,
+    reader: Iterator[list[str]],
+    columns: _Columns,
+    report: ImportReport,
+    rejected: _RejectedRows,
+    counter: _CountingReader,
+) -> dict[str, str]:
+    """Read every data row into {cell: packed values}; the last row with a cell wins.
+
+    The loop runs once per row of files with millions of them, so it works on locals and does
+    only what each row needs; blank rows are recognised only when their cell is empty.
+    """
+    width = columns.width
+    cell_i = columns.cell
+    kept = columns.kept_indexes
+    separators = len(kept) - 1
+    total_bytes = max(job.source_file.size, 1)
+    contacts: dict[str, str] = {}
+    rows_total = invalid = 0
+    next_progress = PROGRESS_EVERY_ROWS
+    for row in reader:
+        if len(row) < width:
+            if not row:
+                continue
+            row = row + [""] * (width - len(row))  # a padded copy: short rows are rare
+        cell = normalize_cell(row[cell_i])
+        if cell is None:
+            raw_cell = row[cell_i].strip()
+            if not raw_cell and not any(value.strip() for value in row):
+                continue
+            rows_total += 1
+            invalid += 1
+            rejected.add(row, "not a valid cell number" if raw_cell else "no cell number")
+        else:
+            rows_total += 1
+            packed = _SEPARATOR.join([row[i].strip() for i in kept])
+            if packed.count(_SEPARATOR) != separators or "\x00" in packed:
+                packed = _SEPARATOR.join([_without_control(row[i].strip()) for i in kept])
+            contacts[cell] = packed
+        if rows_total >= next_progress:
+            next_progress += PROGRESS_EVERY_ROWS
+            report.rows_total, report.invalid_cell = rows_total, invalid
+            report.duplicates = rows_total - invalid - len(contacts)
+            percent = min(counter.bytes_read * _PARSE_PROGRESS_SHARE // total_bytes, _PARSE_PROGRESS_SHARE - 1)
+            _set_progress(job=job, report=report, percent=percent)
+    report.rows_total, report.invalid_cell = rows_total, invalid
+    # Every valid row either created an entry or replaced an earlier one with the same cell.
+    report.duplicates = rows_total - invalid - len(contacts)
+    return contacts
+
+
+def _without_control(value: str) -> str:
+    # The separator would split the value in two; PostgreSQL text can't hold NUL at all.
+    return value.replace(_SEPARATOR, " ").replace("\x00", "")
+
+
+def _chunks(contacts: dict[str, str], size: int) -> Iterator[list[tuple[str, str]]]:
+    items = iter(contacts.items())
+    while chunk := list(islice(items, size)):
+        yield chunk
+
+
+def _replace_contacts(*, job: ImportJob, contacts: dict[str, str], columns: _Columns, report: ImportReport) -> None:
+    if not report.rows_total:
+        raise ApplicationError("The file has a header row but no contacts.", code="no_rows")
+    zip_at, external_at, custom_at = columns.zip_at, columns.external_id_at, columns.custom_at
+    custom_names = columns.custom_names
+    with transaction.atomic():
+        # The row lock orders this against campaign_start, which locks the same row.
+        campaign = Campaign.objects.select_for_update().get(pk=job.campaign_id)
+        _check_campaign_open(campaign)
+        _delete_unassigned_contacts(campaign=campaign)
+        # Contacts already handed to a texter are kept; the file's row for such a cell is a duplicate.
+        kept_cells = set(Contact.objects.filter(campaign=campaign).values_list("cell", flat=True))
+        # Read here, in the transaction, so an opt-out made while the file was read still counts.
+        # One query for the organization's whole list: opt-outs are few next to contact lists, and
+        # hundreds of `cell IN (...)` queries cost more than holding them.
+        opted_out = set(
+            OptOut.objects.filter(organization_id=campaign.organization_id)
+            .values_list("cell", flat=True)
+            .iterator(chunk_size=20_000)
+        )
+        now = timezone.now()
+        for chunk in _chunks(contacts, WRITE_CHUNK_ROWS):
+            batch: list[_NewContact] = []
+            for cell, packed in chunk:
+                if cell in opted_out:
+                    report.opted_out += 1
+                    continue
+                if cell in kept_cells:
+                    report.duplicates += 1
+                    continue
+                values = packed.split(_SEPARATOR)
+                zip_code = values[zip_at][:_ZIP_MAX] if zip_at is not None else ""
+                contact_tz = contact_timezone(zip_code=zip_code, cell=cell)
+                if not contact_tz:
+                    report.timezone_unknown += 1
+                batch.append(
+                    (
+                        values[0][:_NAME_MAX],
+                        values[1][:_NAME_MAX],
+                        cell,
+                        zip_code,
+                        values[external_at][:_EXTERNAL_ID_MAX] if external_at is not None else "",
+                        dict(zip(custom_names, values[custom_at:], strict=True)),
+                        contact_tz,
+                    )
+                )
+            _insert_contacts(campaign_id=campaign.pk, contacts=batch, now=now)
+            report.imported += len(batch)
+        if not report.imported:
+            # Replacing a list with nothing is never what the organizer meant.
+            raise ApplicationError(_nothing_imported_message(report), code="nothing_imported")
+        job.status = JobStatus.DONE
+        job.progress = 100
+        job.finished_at = timezone.now()
+        job.error = ""
+        for name, value in report.as_fields().items():
+            setattr(job, name, value)
+        job.save(update_fields=["status", "progress", "finished_at", "error", *report.as_fields()])
+
+
+def _delete_unassigned_contacts(*, campaign: Campaign) -> None:
+    """Delete the campaign's unassigned contacts in a few statements, whatever their number.
+
+    QuerySet.delete() would load every contact to cascade by hand (seconds per 100k rows). Before
+    a campaign starts, only tags and survey answers can point at a contact; they go first, and a
+    row that still refers to a contact (a message) makes the database refuse, failing the import.
+    """
+    old = Contact.objects.filter(campaign=campaign, assignment__isnull=True)
+    ContactTag.objects.filter(contact__in=old).delete()
+    QuestionResponse.objects.filter(contact__in=old).delete()
+    quote = connection.ops.quote_name
+    table, campaign_column, assignment_column = (
+        quote(Contact._meta.db_table),
+        quote(_column("campaign")),
+        quote(_column("assignment")),
+    )
+    # Only our own table and column names are formatted into the statement; the id is a parameter.
+    sql = f"DELETE FROM {table} WHERE {campaign_column} = %s AND {assignment_column} IS NULL"  # noqa: S608
+    with connection.cursor() as cursor:
+        cursor.execute(sql, [campaign.pk])
+
+
+def _insert_contacts(*, campaign_id: int, contacts: list[_NewContact], now: datetime.datetime) -> None:
+    if not contacts:
+        return
+    if connection.vendor == "postgresql":
+        with connection.cursor() as cursor:
+            if hasattr(cursor, "copy_expert"):  # psycopg2; psycopg 3 takes the portable path
+                _copy_contacts(cursor=cursor, campaign_id=campaign_id, contacts=contacts, now=now)
+                return
+    Contact.objects.bulk_create(
+        [
+            Contact(
+                campaign_id=campaign_id,
+                first_name=first_name,
+                last_name=last_name,
+                cell=cell,
+                zip=zip_code,
+                external_id=external_id,
+                custom_fields=custom_fields,
+                timezone=contact_tz,
+            )
+            for first_name, last_name, cell, zip_code, external_id, custom_fields, contact_tz in contacts
+        ],
+        batch_size=INSERT_CHUNK_ROWS,
+    )
+
+
+_COPY_FIELDS = (
+    "campaign",
+    "first_name",
+    "last_name",
+    "cell",
+    "zip",
+    "external_id",
+    "custom_fields",
+    "timezone",
+    "status",
+    "is_opted_out",
+    "created_at",
+    "updated_at",
+)
+
+
+def _column(field_name: str) -> str:
+    field = Contact._meta.get_field(field_name)
+    assert isinstance(field, models.Field) and field.column
+    return field.column
+
+
+def _copy_contacts(*, cursor: Any, campaign_id: int, contacts: list[_NewContact], now: datetime.datetime) -> None:
+    """Insert with PostgreSQL's COPY, which skips the ORM's per-value SQL compilation and the
+    INSERT parsing: a 100k-row import takes half the time it takes with bulk_create."""
+    buffer = io.StringIO()
+    # Quoting every value keeps empty strings empty: COPY reads an unquoted empty value as NULL.
+    writer = csv.writer(buffer, quoting=csv.QUOTE_ALL)
+    stamp = now.isoformat()
+    status = ContactStatus.NEEDS_MESSAGE.value
+    for first_name, last_name, cell, zip_code, external_id, custom_fields, contact_tz in contacts:
+        writer.writerow(
+            (
+                campaign_id,
+                first_name,
+                last_name,
+                cell,
+                zip_code,
+                external_id,
+                json.dumps(custom_fields, ensure_ascii=False),
+                contact_tz,
+                status,
+                "f",
+                stamp,
+                stamp,
+            )
+        )
+    buffer.seek(0)
+    quote = connection.ops.quote_name
+    column_list = ", ".join(quote(_column(name)) for name in _COPY_FIELDS)
+    cursor.copy_expert(f"COPY {quote(Contact._meta.db_table)} ({column_list}) FROM STDIN WITH (FORMAT csv)", buffer)
+
+
+def _nothing_imported_message(report: ImportReport) -> str:
+    reasons = []
+    if report.invalid_cell:
+        reasons.append(f"{report.invalid_cell} without a valid cell number")
+    if report.opted_out:
+        reasons.append(f"{report.opted_out} opted out")
+    if report.duplicates:
+        reasons.append(f"{report.duplicates} already assigned or repeated")
+    detail = f" ({', '.join(reasons)})" if reasons else ""
+    return f"No contact could be imported from the {report.rows_total} rows{detail}. The previous contacts are kept."
+
+
+def _set_progress(*, job: ImportJob, report: ImportReport, percent: int) -> None:
+    job.progress = percent
+    ImportJob.objects.filter(pk=job.pk).update(progress=percent, **report.as_fields())
+
+
+def _fail(*, job: ImportJob, report: ImportReport, error: str) -> None:
+    job.status = JobStatus.FAILED
+    job.error = error
+    job.finished_at = timezone.now()
+    # Whatever was written is rolled back; the other counts still describe the file.
+    report.imported = report.timezone_unknown = 0
+    for name, value in report.as_fields().items():
+        setattr(job, name, value)
+    ImportJob.objects.filter(pk=job.pk).update(
+        status=job.status, error=error, finished_at=job.finished_at, **report.as_fields()
+    )

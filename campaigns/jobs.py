@@ -1,0 +1,19 @@
+"""RQ jobs. Thin: each takes JSON primitives and calls one service."""
+
+from __future__ import annotations
+
+import logging
+
+from campaigns import importing
+from campaigns.models import ImportJob
+
+logger = logging.getLogger(__name__)
+
+
+def import_contacts(*, import_job_id: int) -> None:
+    """Run one contact upload queued by `contacts_import_start` (queue "imports")."""
+    try:
+        importing.contacts_import_run(import_job_id=import_job_id)
+    except ImportJob.DoesNotExist:
+        # The campaign, and its import jobs with it, was deleted before the job ran: nothing to do.
+        logger.info("Contact import %s no longer exists", import_job_id)
