@@ -122,13 +122,16 @@ def message_send(
     body: str,
     send_key: uuid.UUID | None = None,
     now: dt.datetime | None = None,
+    first_message: bool = False,
     opt_out_notice: bool = False,
 ) -> Message:
     """Queue a message from `texter` to their contact, within the contact's texting hours.
 
     The first message is the campaign's script filled in for the contact (the texter's `body`
     is used only when the campaign lets texters edit it). `send_key` identifies one press of
-    Send: the same key twice is refused as a duplicate. Three statements: lock, insert, update.
+    Send: the same key twice is refused as a duplicate. `first_message` says the texter pressed
+    Send on the first-message screen: a contact who was already texted (from another tab, or a
+    prefetched contact) is refused rather than texted twice. Three statements: lock, insert, update.
     """
     now = now or timezone.now()
     with transaction.atomic():
@@ -139,6 +142,10 @@ def message_send(
             raise ApplicationError("This contact opted out — moving on.", code="opted_out", status=409)
         if send_key is not None and contact.last_send_key == send_key:
             raise ApplicationError("That message was already sent.", code="duplicate", status=409)
+        if first_message and contact.status != ContactStatus.NEEDS_MESSAGE:
+            raise ApplicationError(
+                "This contact was already texted — moving on.", code="already_messaged", status=409
+            )
         window = texting_window(campaign)
         tz = zone(contact_timezone_name(contact, campaign))
         if not window.is_open(now, tz):
@@ -150,7 +157,11 @@ def message_send(
                 code="outside_hours",
                 status=409,
             )
-        if contact.status == ContactStatus.NEEDS_MESSAGE and not campaign.texters_can_edit_first_message:
+        if (
+            contact.status == ContactStatus.NEEDS_MESSAGE
+            and not campaign.texters_can_edit_first_message
+            and not opt_out_notice
+        ):
             script: str = getattr(contact, "first_script", None) or ""
             body = render_script(
                 script,
@@ -163,7 +174,7 @@ def message_send(
         message = Message.objects.create(
             organization_id=campaign.organization_id,
             campaign_id=campaign.pk,
-            contact_id=contact.pk,
+            contact=contact,
             texter=texter,
             direction=Direction.OUTBOUND,
             body=body,
@@ -209,19 +220,31 @@ def survey_answer_record(*, texter: User, contact_id: int, step_id: int) -> Inte
     return step
 
 
-def texter_opt_out(*, texter: User, contact_id: int, send_message: bool, message: str = "") -> None:
-    """Opt the contact out of the organization, optionally texting them the opt-out message first."""
+def texter_opt_out(*, texter: User, contact_id: int, send_message: bool, message: str = "") -> bool:
+    """Opt the contact out of the organization, optionally texting them the opt-out message first.
+
+    The opt-out always happens; the notice is skipped when the contact's texting hours are over
+    (a text at night is worse than no confirmation). Returns whether the notice was queued.
+    """
+    notice_queued = False
     with transaction.atomic():
         contact = _locked_contact_for_texter(texter=texter, contact_id=contact_id)
         if send_message and not contact.is_opted_out:
             body = message.strip() or contact.campaign.organization.opt_out_message
-            message_send(texter=texter, contact_id=contact_id, body=body, opt_out_notice=True)
+            try:
+                with transaction.atomic():
+                    message_send(texter=texter, contact_id=contact_id, body=body, opt_out_notice=True)
+                notice_queued = True
+            except ApplicationError as exc:
+                if exc.code != "outside_hours":
+                    raise
         optout_create(
             organization=contact.campaign.organization_id,
             cell=contact.cell,
             source=OptOutSource.TEXTER,
             acting_user=texter,
         )
+    return notice_queued
 
 
 def texter_skip(*, texter: User, contact_id: int) -> None:
@@ -362,6 +385,9 @@ def _apply_error_action(*, sid: str, code: int) -> None:
     if info is None or message is None or message.contact is None:
         return
     Contact.objects.filter(pk=message.contact.pk).update(error_code=code, updated_at=timezone.now())
+    if message.texter_id is not None:
+        # The texter's page shows "Not delivered" on the thread without a reload.
+        publish_on_commit(texter_group(message.texter_id), "contact_changed", contact_id=message.contact.pk)
     if info.action is ErrorAction.OPT_OUT and message.organization_id is not None:
         optout_create(organization=message.organization_id, cell=message.contact.cell, source=OptOutSource.PROVIDER)
     elif info.action is ErrorAction.CLOSE_CONTACT:

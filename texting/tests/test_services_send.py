@@ -6,12 +6,12 @@ import uuid
 import pytest
 import time_machine
 
-from accounts.models import Membership, Role, User
+from accounts.models import Membership, Organization, Role, User
 from campaigns.models import Campaign, Contact, ContactStatus, OptOut
 from core.errors import ApplicationError
 from spoke.testing import ContactFactory
 from texting.models import Direction, Message, MessageStatus
-from texting.services import message_send
+from texting.services import message_send, texter_opt_out
 
 pytestmark = pytest.mark.django_db(transaction=False)
 
@@ -91,3 +91,30 @@ def test_suspended_texter_cannot_send_to_their_contacts(contact: Contact, texter
         message_send(texter=texter, contact_id=contact.pk, body="hi")
     assert excinfo.value.status == 404
     assert not Message.objects.exists()
+
+
+def test_first_message_to_an_already_texted_contact_is_refused(contact: Contact, texter: User) -> None:
+    message_send(texter=texter, contact_id=contact.pk, body="", send_key=uuid.uuid4(), first_message=True)
+    with pytest.raises(ApplicationError) as excinfo:
+        message_send(texter=texter, contact_id=contact.pk, body="", send_key=uuid.uuid4(), first_message=True)
+    assert excinfo.value.code == "already_messaged"
+    assert Message.objects.filter(contact=contact).count() == 1
+
+
+def test_opt_out_outside_texting_hours_opts_out_without_texting_at_night(
+    contact: Contact, texter: User, campaign: Campaign
+) -> None:
+    Organization.objects.filter(pk=campaign.organization_id).update(texting_hours_enforced=True)
+    with time_machine.travel(dt.datetime(2026, 11, 3, 5, 0, tzinfo=dt.UTC), tick=False):  # midnight in New York
+        assert texter_opt_out(texter=texter, contact_id=contact.pk, send_message=True) is False
+    contact.refresh_from_db()
+    assert contact.is_opted_out
+    assert not Message.objects.exists()
+
+
+def test_opt_out_notice_is_the_organizations_message_even_before_a_first_message(
+    contact: Contact, texter: User, campaign: Campaign
+) -> None:
+    assert texter_opt_out(texter=texter, contact_id=contact.pk, send_message=True) is True
+    notice = Message.objects.get(contact=contact)
+    assert notice.body == campaign.organization.opt_out_message and notice.is_opt_out_notice
