@@ -143,9 +143,7 @@ def message_send(
         if send_key is not None and contact.last_send_key == send_key:
             raise ApplicationError("That message was already sent.", code="duplicate", status=409)
         if first_message and contact.status != ContactStatus.NEEDS_MESSAGE:
-            raise ApplicationError(
-                "This contact was already texted — moving on.", code="already_messaged", status=409
-            )
+            raise ApplicationError("This contact was already texted — moving on.", code="already_messaged", status=409)
         window = texting_window(campaign)
         tz = zone(contact_timezone_name(contact, campaign))
         if not window.is_open(now, tz):

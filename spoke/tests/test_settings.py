@@ -15,7 +15,7 @@ ROOT = Path(__file__).resolve().parents[2]
 
 def _load_settings(**env: str) -> subprocess.CompletedProcess[str]:
     clean = {k: v for k, v in os.environ.items() if k not in {"DJANGO_SECRET_KEY", "DEBUG", "SPOKE_PRODUCTION"}}
-    return subprocess.run(  # noqa: S603 (our own interpreter and module)
+    return subprocess.run(
         [sys.executable, "-c", "import spoke.settings as s; print(s.DEBUG, s.DATABASES['default']['ENGINE'])"],
         cwd=ROOT,
         env={**clean, **env},

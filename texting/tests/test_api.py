@@ -22,9 +22,7 @@ def test_organizer_lists_their_campaigns_with_a_token(client: Client, owner: Use
     assert [row["title"] for row in response.json()["results"]] == ["Get out the vote"]
 
 
-def test_outsider_sees_no_campaign_and_gets_404_for_a_foreign_id(
-    outsider_client: Client, campaign: Campaign
-) -> None:
+def test_outsider_sees_no_campaign_and_gets_404_for_a_foreign_id(outsider_client: Client, campaign: Campaign) -> None:
     assert outsider_client.get("/api/v1/campaigns/").json()["results"] == []
     assert outsider_client.get(f"/api/v1/campaigns/{campaign.pk}/").status_code == 404
 

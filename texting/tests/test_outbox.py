@@ -121,9 +121,7 @@ def test_archived_campaign_messages_are_not_sent(
     assert message.status == MessageStatus.CANCELLED and provider.sent == []
 
 
-def test_opt_out_notice_is_sent_to_the_contact_who_just_opted_out(
-    contact: Contact, provider: ScriptedProvider
-) -> None:
+def test_opt_out_notice_is_sent_to_the_contact_who_just_opted_out(contact: Contact, provider: ScriptedProvider) -> None:
     Contact.objects.filter(pk=contact.pk).update(is_opted_out=True)
     notice = queued(contact, body="You're opted out", is_opt_out_notice=True)
     outbox_drain(messaging_service_sid="")
@@ -131,9 +129,7 @@ def test_opt_out_notice_is_sent_to_the_contact_who_just_opted_out(
     assert notice.status == MessageStatus.SENT
 
 
-def test_transient_failure_is_retried_then_failed_after_the_limit(
-    contact: Contact, provider: ScriptedProvider
-) -> None:
+def test_transient_failure_is_retried_then_failed_after_the_limit(contact: Contact, provider: ScriptedProvider) -> None:
     provider.failures["busy"] = ProviderError("429", kind=FailureKind.TRANSIENT, code=20429)
     message = queued(contact, body="busy")
     outbox_drain(messaging_service_sid="")
@@ -152,9 +148,7 @@ def test_ambiguous_failure_goes_to_review_and_is_never_resent(contact: Contact, 
     assert len(provider.sent) == 1
 
 
-def test_permanent_failure_is_failed_with_the_catalog_description(
-    contact: Contact, provider: ScriptedProvider
-) -> None:
+def test_permanent_failure_is_failed_with_the_catalog_description(contact: Contact, provider: ScriptedProvider) -> None:
     provider.failures["bad"] = ProviderError("400", kind=FailureKind.PERMANENT, code=21211)
     message = queued(contact, body="bad")
     outbox_drain(messaging_service_sid="")

@@ -15,7 +15,7 @@ from texting.models import Direction, Message, MessageStatus
 pytestmark = pytest.mark.django_db
 
 FIXTURES = Path(__file__).parent / "fixtures"
-TOKEN = "test-auth-token-0123456789abcdef"  # noqa: S105
+TOKEN = "test-auth-token-0123456789abcdef"
 BASE = "https://spoke.example.org"
 
 

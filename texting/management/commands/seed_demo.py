@@ -105,9 +105,7 @@ class Command(BaseCommand):
             script="You can look it up at vote.example.org — or reply with your address and I'll find it.",
         )
         script_add_answer(parent=root, answer_option="No", script="Thanks for letting me know, {firstName}.")
-        script_add_answer(
-            parent=root, answer_option="Maybe", script="No problem! Can I send you a reminder on Monday?"
-        )
+        script_add_answer(parent=root, answer_option="Maybe", script="No problem! Can I send you a reminder on Monday?")
         for position, (title, text) in enumerate(
             [
                 ("Where do I vote?", "You can find your polling place at vote.example.org."),
