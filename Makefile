@@ -5,7 +5,7 @@ PY := $(VENV)/bin/python
 HOST ?= 127.0.0.1
 PORT ?= 8000
 
-.PHONY: run test lint format worker bench migrations-check e2e clean
+.PHONY: run test lint format worker bench migrations-check e2e screenshots clean
 
 $(VENV)/.installed: requirements.txt requirements-dev.txt
 	@command -v $(PYTHON) >/dev/null || { echo "Spoke needs Python 3.11 ($(PYTHON) not found)"; exit 1; }
@@ -46,6 +46,10 @@ bench: $(VENV)/.installed
 ## migrations-check: fail when a model changed without a migration
 migrations-check: $(VENV)/.installed
 	$(PY) manage.py makemigrations --check --dry-run
+
+## screenshots: run the browser tests and save the README's screenshots to docs/screenshots/
+screenshots: $(VENV)/.installed
+	SPOKE_SCREENSHOTS=1 $(PY) -m pytest tests_e2e $(PYTEST_ARGS)
 
 ## e2e: only the browser tests
 e2e: $(VENV)/.installed

@@ -10,6 +10,7 @@ import os
 from collections.abc import Iterator
 from functools import partial
 from pathlib import Path
+from typing import Any
 
 import pytest
 from channels.routing import get_default_application
@@ -22,6 +23,8 @@ from playwright.sync_api import Browser, BrowserContext, Page, sync_playwright
 # ordinary synchronous code.
 os.environ.setdefault("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
 
+# The live server checks webhook signatures against this token, as it would Twilio's.
+WEBHOOK_TOKEN = "e2e-webhook-token"  # noqa: S105
 CHROMIUM = os.environ.get("SPOKE_BROWSER", "/usr/bin/chromium")
 SCREENSHOTS = Path(__file__).resolve().parents[1] / "docs" / "screenshots"
 
@@ -32,17 +35,22 @@ def _application():  # type: ignore[no-untyped-def]
     return ASGIStaticFilesHandler(get_default_application())
 
 
-def _server_setup() -> None:
+def _server_setup(blocker: Any) -> None:
+    # The forked server is not a test: it may use the database whenever a request needs it.
+    blocker.unblock()
     # Jobs (the send drain) run inside the server process, as under `make run`.
     settings.JOBS_SYNC = True
+    settings.TWILIO_AUTH_TOKEN = WEBHOOK_TOKEN
 
 
 @pytest.fixture(scope="session")
-def live_url(django_db_setup: None, django_db_blocker: pytest.FixtureRequest) -> Iterator[str]:
+def live_url(django_db_setup: None, django_db_blocker: Any) -> Iterator[str]:
     # The child must not share the parent's open database sockets.
-    with django_db_blocker.unblock():  # type: ignore[attr-defined]
+    with django_db_blocker.unblock():
         connections.close_all()
-    process = DaphneProcess(host="127.0.0.1", get_application=partial(_application), setup=_server_setup)
+    process = DaphneProcess(
+        host="127.0.0.1", get_application=partial(_application), setup=partial(_server_setup, django_db_blocker)
+    )
     process.start()
     if not process.ready.wait(timeout=30):
         raise RuntimeError("the live ASGI server did not start")
@@ -84,5 +92,8 @@ def log_in(page: Page, live_url: str, email: str, password: str) -> None:
 
 
 def screenshot(page: Page, name: str) -> None:
+    """Save the README's screenshots (`make screenshots`); ordinary test runs leave docs/ alone."""
+    if not os.environ.get("SPOKE_SCREENSHOTS"):
+        return
     SCREENSHOTS.mkdir(parents=True, exist_ok=True)
     page.screenshot(path=str(SCREENSHOTS / f"{name}.png"), full_page=True)

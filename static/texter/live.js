@@ -22,6 +22,8 @@ function connect() {
   const scheme = location.protocol === "https:" ? "wss" : "ws";
   socket = new WebSocket(`${scheme}://${location.host}/ws/texter/`);
   socket.addEventListener("open", () => {
+    // Lets CSS (and the browser tests) tell a live page from one that is reconnecting.
+    document.documentElement.dataset.live = "open";
     delay = 1000;
     if (everOpen) emit({ event: "reconnected" });
     everOpen = true;
@@ -39,6 +41,7 @@ function connect() {
     if (message && message.event && message.event !== "pong") emit(message);
   });
   socket.addEventListener("close", (event) => {
+    document.documentElement.dataset.live = "closed";
     clearInterval(keepAlive);
     if (event.code === 4401) return; // not logged in: retrying cannot help
     const wait = delay + Math.random() * delay * 0.3;
