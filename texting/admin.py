@@ -1,0 +1,435 @@
+"""Back office: conversations (contacts with their threads) and message review.
+
+These pages need contacts and messages together, so they live here rather than in `campaigns`
+(which never imports texting). For the same reason this module extends the campaign admin with
+message counts and re-registers it.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.contrib import admin, messages
+from django.contrib.admin import SimpleListFilter
+from django.db.models import Count, IntegerField, OuterRef, Q, QuerySet, Subquery
+from django.db.models.functions import Coalesce
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import redirect
+from django.template.loader import render_to_string
+from django.urls import path, reverse
+from django.utils.dateformat import format as date_format
+from django.utils.html import format_html, format_html_join
+from django.utils.timezone import localtime
+from django.views.decorators.http import require_POST
+
+from accounts.admin_scoping import (
+    CappedCountPaginator,
+    OrganizationScopedAdmin,
+    ReadOnlyScopedAdmin,
+    organizer_scope,
+    scoped_related_filter,
+)
+from accounts.models import Membership, Organization, Role, User
+from campaigns.admin import CampaignAdmin as CampaignSettingsAdmin
+from campaigns.admin import campaigns_viewable, cell_search_term
+from campaigns.models import Campaign, Contact, ContactTag, OptOut, QuestionResponse
+from campaigns.services import contact_close, contact_reopen
+from core.errors import ApplicationError
+from texting.errors import CATALOG, describe
+from texting.models import Direction, Message, MessageStatus
+
+DELIVERED_OR_SENT = (MessageStatus.SENT, MessageStatus.DELIVERED)
+
+
+def _people_viewable(request: HttpRequest) -> QuerySet[User]:
+    ids = organizer_scope(request).organization_ids(Role.SUPERVOLUNTEER)
+    people = User.objects.order_by("first_name", "last_name", "email")
+    if ids is None:
+        return people.filter(assignments__isnull=False).distinct()
+    return people.filter(id__in=Membership.objects.filter(organization_id__in=ids).values("user_id"))
+
+
+# --- Campaigns, with message counts ------------------------------------------------------------
+
+
+class CampaignAdmin(CampaignSettingsAdmin):
+    list_display = (*CampaignSettingsAdmin.list_display, "messages_sent")
+
+    def get_queryset(self, request: HttpRequest) -> QuerySet[Campaign]:
+        sent = (
+            Message.objects.filter(campaign=OuterRef("pk"), direction=Direction.OUTBOUND, status__in=DELIVERED_OR_SENT)
+            .order_by()
+            .values("campaign")
+            .annotate(n=Count("id"))
+            .values("n")
+        )
+        return (
+            super()
+            .get_queryset(request)
+            .annotate(messages_sent_total=Coalesce(Subquery(sent, output_field=IntegerField()), 0))
+        )
+
+    @admin.display(description="messages sent")
+    def messages_sent(self, obj: Campaign) -> int:
+        return getattr(obj, "messages_sent_total", 0)
+
+    def results_context(self, campaign: Campaign) -> dict[str, Any]:
+        context = super().results_context(campaign)
+        by_status: dict[tuple[str, str], int] = {
+            (row["direction"], row["status"]): row["n"]
+            for row in Message.objects.filter(campaign=campaign)
+            .order_by()
+            .values("direction", "status")
+            .annotate(n=Count("id"))
+        }
+
+        def outbound(*statuses: str) -> int:
+            return sum(by_status.get((Direction.OUTBOUND, status), 0) for status in statuses)
+
+        errors = (
+            Message.objects.filter(campaign=campaign, error_code__isnull=False)
+            .order_by()
+            .values("error_code")
+            .annotate(n=Count("id"))
+            .order_by("-n")
+        )
+        context["message_stats"] = {
+            "counts": [
+                ("sent", outbound(MessageStatus.SENT, MessageStatus.DELIVERED)),
+                ("delivered", outbound(MessageStatus.DELIVERED)),
+                ("waiting to send", outbound(MessageStatus.QUEUED, MessageStatus.SENDING)),
+                ("failed or undelivered", outbound(MessageStatus.FAILED, MessageStatus.UNDELIVERED)),
+                ("to check (may have been sent)", outbound(MessageStatus.REVIEW)),
+                ("replies received", by_status.get((Direction.INBOUND, MessageStatus.RECEIVED), 0)),
+            ],
+            "errors": [(row["error_code"], _error_description(row["error_code"]), row["n"]) for row in errors],
+        }
+        return context
+
+
+def _error_description(code: int | None) -> str:
+    info = describe(code)
+    return info.description if info else ""
+
+
+# Registered by campaigns/admin.py (loaded first); replaced by the version with message counts.
+admin.site.unregister(Campaign)
+admin.site.register(Campaign, CampaignAdmin)
+
+
+# --- Conversations -----------------------------------------------------------------------------
+
+
+class OptedOutFilter(SimpleListFilter):
+    title = "opted out"
+    parameter_name = "opted_out"
+
+    def lookups(self, request: HttpRequest, model_admin: Any) -> list[tuple[str, str]]:
+        return [("yes", "Opted out"), ("no", "Not opted out")]
+
+    def queryset(self, request: HttpRequest, queryset: QuerySet[Contact]) -> QuerySet[Contact]:
+        if self.value() in ("yes", "no"):
+            return queryset.filter(is_opted_out=self.value() == "yes")
+        return queryset
+
+
+@admin.register(Contact)
+class ContactAdmin(OrganizationScopedAdmin):
+    """Conversations: contacts are immutable here; organizers close and reopen them."""
+
+    organization_lookup = "campaign__organization"
+    edit_role = None
+    list_display = ("name_and_cell", "campaign", "texter", "state", "updated")
+    list_display_links = ("name_and_cell",)
+    list_filter = (
+        ("campaign", scoped_related_filter(campaigns_viewable)),
+        "status",
+        OptedOutFilter,
+        ("assignment__texter", scoped_related_filter(_people_viewable, title="texter")),
+    )
+    list_select_related = ("campaign", "assignment__texter")
+    search_fields = ("^first_name", "^last_name", "=cell")
+    search_help_text = "A first or last name (or its start), or a phone number in any format."
+    ordering = ("-id",)
+    list_per_page = 50
+    show_full_result_count = False
+    show_facets = admin.ShowFacets.NEVER  # per-choice counts over millions of rows
+    paginator = CappedCountPaginator
+    actions = ("close_selected", "reopen_selected")
+    fieldsets = (
+        (None, {"fields": ("name", "cell", "campaign", "texter", "status", "opt_out_state", "error")}),
+        ("Conversation", {"fields": ("conversation",)}),
+        ("Survey answers and tags", {"fields": ("survey_answers", "tag_list")}),
+        ("From the contact list", {"fields": ("zip", "external_id", "timezone", "custom_field_list", "updated_at")}),
+    )
+    readonly_fields = (
+        "name",
+        "texter",
+        "opt_out_state",
+        "error",
+        "conversation",
+        "survey_answers",
+        "tag_list",
+        "custom_field_list",
+    )
+
+    def get_queryset(self, request: HttpRequest) -> QuerySet[Contact]:
+        return super().get_queryset(request).select_related("campaign", "assignment__texter")
+
+    def get_search_results(self, request: HttpRequest, queryset: QuerySet[Contact], search_term: str) -> Any:
+        cell = cell_search_term(search_term)
+        if cell is not None:
+            return queryset.filter(cell=cell), False
+        return super().get_search_results(request, queryset, search_term)
+
+    # --- columns and read-only fields
+
+    @admin.display(description="name", ordering="last_name")
+    def name(self, obj: Contact) -> str:
+        return f"{obj.first_name} {obj.last_name}".strip() or "(no name)"
+
+    @admin.display(description="contact", ordering="last_name")
+    def name_and_cell(self, obj: Contact) -> str:
+        return format_html('{}<br><span class="spoke-help">{}</span>', self.name(obj), obj.cell)
+
+    @admin.display(description="status", ordering="status")
+    def state(self, obj: Contact) -> str:
+        if obj.is_opted_out:
+            return format_html(
+                '{}<br><span class="spoke-status spoke-status-archived">opted out</span>', obj.get_status_display()
+            )
+        return obj.get_status_display()
+
+    @admin.display(description="last update", ordering="updated_at")
+    def updated(self, obj: Contact) -> str:
+        return date_format(localtime(obj.updated_at), "M j, H:i")
+
+    @admin.display(description="texter", ordering="assignment__texter__first_name")
+    def texter(self, obj: Contact) -> str:
+        return str(obj.assignment.texter) if obj.assignment else "unassigned"
+
+    @admin.display(description="opted out")
+    def opt_out_state(self, obj: Contact) -> str:
+        if not obj.is_opted_out:
+            return "No"
+        optout = OptOut.objects.filter(organization_id=obj.campaign.organization_id, cell=obj.cell).first()
+        if optout is None:
+            return "Yes"
+        return format_html(
+            "Yes, since {} ({}){}",
+            optout.created_at.strftime("%Y-%m-%d %H:%M"),
+            optout.get_source_display(),
+            f": {optout.reason}" if optout.reason else "",
+        )
+
+    @admin.display(description="last error")
+    def error(self, obj: Contact) -> str:
+        info = describe(obj.error_code)
+        return f"{info.code}: {info.description}" if info else "—"
+
+    @admin.display(description="messages")
+    def conversation(self, obj: Contact) -> str:
+        thread = list(Message.objects.thread(obj).select_related("texter"))
+        for message in thread:
+            message.error_description = _error_description(message.error_code)  # type: ignore[attr-defined]
+        return render_to_string("admin/texting/conversation.html", {"thread": thread})
+
+    @admin.display(description="survey answers")
+    def survey_answers(self, obj: Contact) -> str:
+        answers = QuestionResponse.objects.filter(contact=obj).select_related("interaction_step").order_by("id")
+        rows = [(answer.interaction_step.question or "First question", answer.value) for answer in answers]
+        if not rows:
+            return "None yet."
+        return format_html(
+            '<div class="spoke-lines">{}</div>', format_html_join("", "<div>{} → <strong>{}</strong></div>", rows)
+        )
+
+    @admin.display(description="tags")
+    def tag_list(self, obj: Contact) -> str:
+        names = list(ContactTag.objects.filter(contact=obj).order_by("tag__name").values_list("tag__name", flat=True))
+        return ", ".join(names) or "None."
+
+    @admin.display(description="custom fields")
+    def custom_field_list(self, obj: Contact) -> str:
+        rows = sorted((str(key), str(value)) for key, value in (obj.custom_fields or {}).items())
+        if not rows:
+            return "None."
+        return format_html('<div class="spoke-lines">{}</div>', format_html_join("", "<div>{}: {}</div>", rows))
+
+    # --- status actions (supervolunteers review conversations too)
+
+    def has_status_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return self._allows(request, Role.SUPERVOLUNTEER, obj)
+
+    @admin.action(description="Close the selected conversations", permissions=["status"])
+    def close_selected(self, request: HttpRequest, queryset: QuerySet[Contact]) -> None:
+        contacts = list(self.restrict_to(request, queryset, Role.SUPERVOLUNTEER))
+        for contact in contacts:
+            contact_close(contact=contact)
+        messages.success(request, f"Closed {len(contacts)} conversation{'' if len(contacts) == 1 else 's'}.")
+
+    @admin.action(description="Reopen the selected conversations", permissions=["status"])
+    def reopen_selected(self, request: HttpRequest, queryset: QuerySet[Contact]) -> None:
+        reopened, refused = 0, []
+        for contact in self.restrict_to(request, queryset, Role.SUPERVOLUNTEER):
+            try:
+                contact_reopen(contact=contact)
+            except ApplicationError:
+                refused.append(contact.cell)
+            else:
+                reopened += 1
+        messages.success(request, f"Reopened {reopened} conversation{'' if reopened == 1 else 's'}.")
+        if refused:
+            messages.warning(request, f"Not reopened, because they opted out: {', '.join(refused)}.")
+
+    def get_urls(self) -> list[Any]:
+        name = f"{self.opts.app_label}_{self.opts.model_name}_status"
+        return [
+            path("<int:object_id>/status/", self.admin_site.admin_view(self.status_view), name=name),
+            *super().get_urls(),
+        ]
+
+    def status_view(self, request: HttpRequest, object_id: int) -> HttpResponse:
+        return require_POST(self._set_status)(request, object_id)
+
+    def _set_status(self, request: HttpRequest, object_id: int) -> HttpResponse:
+        contact = self.get_object(request, str(object_id))
+        self.require(request, Role.SUPERVOLUNTEER, contact)
+        try:
+            if request.POST.get("status") == "reopen":
+                contact_reopen(contact=contact)
+                messages.success(request, "The conversation is open again.")
+            else:
+                contact_close(contact=contact)
+                messages.success(request, "The conversation is closed.")
+        except ApplicationError as error:
+            messages.error(request, error.message)
+        self.log_change(request, contact, f"Status set to {contact.status}")
+        return redirect(reverse(f"admin:{self.opts.app_label}_{self.opts.model_name}_change", args=[contact.pk]))
+
+    def render_change_form(
+        self,
+        request: HttpRequest,
+        context: dict[str, Any],
+        add: bool = False,
+        change: bool = False,
+        form_url: str = "",
+        obj: Any = None,
+    ) -> Any:
+        if obj is not None and self.has_status_permission(request, obj):
+            context["status_url"] = reverse(f"admin:{self.opts.app_label}_{self.opts.model_name}_status", args=[obj.pk])
+        return super().render_change_form(request, context, add, change, form_url, obj)
+
+
+# --- Messages ---------------------------------------------------------------------------------
+
+
+class ErrorCodeFilter(SimpleListFilter):
+    title = "error"
+    parameter_name = "error"
+
+    def lookups(self, request: HttpRequest, model_admin: Any) -> list[tuple[str, str]]:
+        return [("any", "Any error")] + [(str(code), f"{code}: {info.description}") for code, info in CATALOG.items()]
+
+    def queryset(self, request: HttpRequest, queryset: QuerySet[Message]) -> QuerySet[Message]:
+        value = self.value()
+        if value == "any":
+            return queryset.filter(error_code__isnull=False)
+        if value and value.isdigit():
+            return queryset.filter(error_code=int(value))
+        return queryset
+
+
+class MatchedFilter(SimpleListFilter):
+    title = "matched to a contact"
+    parameter_name = "matched"
+
+    def lookups(self, request: HttpRequest, model_admin: Any) -> list[tuple[str, str]]:
+        return [("no", "Unmatched replies (no contact)"), ("yes", "Matched")]
+
+    def queryset(self, request: HttpRequest, queryset: QuerySet[Message]) -> QuerySet[Message]:
+        if self.value() == "no":
+            return queryset.filter(contact__isnull=True)
+        if self.value() == "yes":
+            return queryset.filter(contact__isnull=False)
+        return queryset
+
+
+@admin.register(Message)
+class MessageAdmin(ReadOnlyScopedAdmin):
+    """Every message, read-only. Built for millions of rows: no full count, joins chosen up front."""
+
+    list_display = ("when", "way", "short_body", "contact", "texter", "delivery")
+    list_display_links = ("when",)
+    list_filter = (
+        MatchedFilter,
+        "direction",
+        "status",
+        ErrorCodeFilter,
+        ("campaign", scoped_related_filter(campaigns_viewable)),
+    )
+    list_select_related = ("contact", "campaign", "texter")
+    raw_id_fields = ("organization", "campaign", "contact", "texter")
+    search_fields = ("body", "=to_number", "=from_number")
+    search_help_text = "Words of the message, or a phone number in any format."
+    ordering = ("-id",)
+    show_full_result_count = False
+    show_facets = admin.ShowFacets.NEVER  # per-choice counts over millions of rows
+    paginator = CappedCountPaginator
+    fieldsets = (
+        (None, {"fields": ("direction", "body", "media_urls", "campaign", "contact", "texter", "organization")}),
+        ("Delivery", {"fields": ("status", "status_note", "error", "segments", "attempts", "is_opt_out_notice")}),
+        ("Provider", {"fields": ("provider", "provider_sid", "messaging_service_sid", "from_number", "to_number")}),
+        ("Times", {"fields": ("created_at", "queued_at", "sent_at", "delivered_at", "send_before")}),
+    )
+    readonly_fields = ("error",)
+
+    def get_queryset(self, request: HttpRequest) -> QuerySet[Message]:
+        queryset = super(OrganizationScopedAdmin, self).get_queryset(request)
+        ids = organizer_scope(request).organization_ids(self.view_role)
+        if ids is None:
+            return queryset
+        # A reply that matched no contact has no organization: it is shown to the organization
+        # whose messaging service received it (never for the server's shared default service).
+        services = {
+            *Organization.objects.filter(id__in=ids)
+            .exclude(messaging_service_sid="")
+            .values_list("messaging_service_sid", flat=True),
+            *Campaign.objects.filter(organization_id__in=ids)
+            .exclude(messaging_service_sid="")
+            .values_list("messaging_service_sid", flat=True),
+        }
+        return queryset.filter(
+            Q(organization_id__in=ids) | Q(organization__isnull=True, messaging_service_sid__in=services)
+        )
+
+    def get_search_results(self, request: HttpRequest, queryset: QuerySet[Message], search_term: str) -> Any:
+        cell = cell_search_term(search_term)
+        if cell is not None:
+            return queryset.filter(Q(to_number=cell) | Q(from_number=cell)), False
+        return super().get_search_results(request, queryset, search_term)
+
+    @admin.display(description="message")
+    def short_body(self, obj: Message) -> str:
+        return obj.body if len(obj.body) <= 60 else obj.body[:59] + "…"
+
+    @admin.display(description="when", ordering="-id")
+    def when(self, obj: Message) -> str:
+        return date_format(localtime(obj.created_at), "M j, H:i")
+
+    @admin.display(description="", ordering="direction")
+    def way(self, obj: Message) -> str:
+        return "→ out" if obj.direction == Direction.OUTBOUND else "← in"
+
+    @admin.display(description="status", ordering="status")
+    def delivery(self, obj: Message) -> str:
+        if obj.error_code is None:
+            return obj.get_status_display()
+        return format_html(
+            '{}<br><span title="{}">error {}</span>', obj.get_status_display(), self.error(obj), obj.error_code
+        )
+
+    @admin.display(description="error", ordering="error_code")
+    def error(self, obj: Message) -> str:
+        info = describe(obj.error_code)
+        return f"{info.code}: {info.description}" if info else ""
