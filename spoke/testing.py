@@ -129,3 +129,33 @@ class MessageFactory(factory.django.DjangoModelFactory[Message]):
     body = "Hello"
     status = MessageStatus.SENT
     to_number = factory.LazyAttribute(lambda m: m.contact.cell)
+
+
+def admin_form_data(response: Any) -> dict[str, Any]:
+    """The POST a browser would send for a Django admin change form as rendered (fields and inlines)."""
+    data: dict[str, Any] = {}
+
+    def add_form(form: Any) -> None:
+        for name, field in form.fields.items():
+            if field.disabled:
+                continue
+            value = form[name].value()
+            key = form.add_prefix(name)
+            if isinstance(value, bool):
+                if value:
+                    data[key] = "on"
+            elif isinstance(value, list | tuple):
+                data[key] = list(value)
+            elif value is not None:
+                data[key] = value
+
+    add_form(response.context["adminform"].form)
+    for inline in response.context["inline_admin_formsets"]:
+        formset = inline.formset
+        for name, value in formset.management_form.initial.items():
+            data[f"{formset.prefix}-{name}"] = value
+        # Extra (blank) rows are left out, as a browser leaves them unchanged.
+        data[f"{formset.prefix}-TOTAL_FORMS"] = len(formset.initial_forms)
+        for form in formset.initial_forms:
+            add_form(form)
+    return data

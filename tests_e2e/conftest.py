@@ -91,6 +91,11 @@ def log_in(page: Page, live_url: str, email: str, password: str) -> None:
     page.get_by_role("button", name="Log in").click()
 
 
+def wait_until_interactive(page: Page) -> None:
+    """The page's module has loaded and bound its keys (module scripts run after parsing)."""
+    page.locator("html[data-ready='true']").wait_for(state="attached")
+
+
 def screenshot(page: Page, name: str) -> None:
     """Save the README's screenshots (`make screenshots`); ordinary test runs leave docs/ alone."""
     if not os.environ.get("SPOKE_SCREENSHOTS"):

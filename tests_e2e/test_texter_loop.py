@@ -15,7 +15,7 @@ from accounts.models import Organization, Role, User
 from campaigns.models import Campaign, Contact, ContactStatus, QuestionResponse
 from campaigns.services import campaign_start, contacts_assign, script_add_answer, script_set_first_message
 from spoke.testing import PASSWORD, MembershipFactory, UserFactory
-from tests_e2e.conftest import WEBHOOK_TOKEN, log_in, screenshot
+from tests_e2e.conftest import WEBHOOK_TOKEN, log_in, screenshot, wait_until_interactive
 from texting.models import Direction, Message, MessageStatus
 
 pytestmark = [pytest.mark.e2e, pytest.mark.django_db(transaction=True)]
@@ -44,13 +44,14 @@ def texter_with_contacts(transactional_db: None) -> User:
 
 
 def test_texter_sends_first_messages_with_the_keyboard_and_answers_a_reply(
-    page: Page, live_url: str, texter_with_contacts: User
+    texter_with_contacts: User, live_url: str, page: Page
 ) -> None:
     log_in(page, live_url, "ada@example.com", PASSWORD)
     send_button = page.get_by_role("link", name=re.compile("Send first messages"))
     expect(send_button).to_contain_text("3")
     screenshot(page, "todos")
     send_button.click()
+    wait_until_interactive(page)
 
     for name in ["Maria", "James", "Aisha"]:
         expect(page.locator("[data-compose]")).to_have_value(
@@ -70,6 +71,7 @@ def test_texter_sends_first_messages_with_the_keyboard_and_answers_a_reply(
 
     page.get_by_role("link", name=re.compile("Todos")).click()
     page.get_by_role("link", name=re.compile("Respond")).click()
+    wait_until_interactive(page)
     expect(page.locator(".thread-pane").first).to_contain_text("automatic reply")
     screenshot(page, "replies")
     page.keyboard.press("1")
@@ -82,7 +84,7 @@ def test_texter_sends_first_messages_with_the_keyboard_and_answers_a_reply(
 
 
 def test_a_reply_arrives_live_on_the_todo_list_without_a_reload(
-    page: Page, live_url: str, texter_with_contacts: User
+    texter_with_contacts: User, live_url: str, page: Page
 ) -> None:
     contact = Contact.objects.order_by("id").first()
     assert contact is not None
@@ -98,6 +100,7 @@ def test_a_reply_arrives_live_on_the_todo_list_without_a_reload(
     Contact.objects.filter(pk=contact.pk).update(status=ContactStatus.MESSAGED)
     log_in(page, live_url, "ada@example.com", PASSWORD)
     respond = page.get_by_role("link", name=re.compile("Respond"))
+    wait_until_interactive(page)
     expect(page.locator("html[data-live='open']")).to_have_count(1)
     page.evaluate("window.spokeTestMarker = 'still the same page'")
 

@@ -321,3 +321,6 @@ onLive((message) => {
 });
 
 show(slot.querySelector("[data-item]"), { announceName: false });
+
+// Keys work from here on (the browser tests wait for this before typing).
+document.documentElement.dataset.ready = "true";

@@ -17,3 +17,6 @@ const refresh = coalesce(async () => {
 });
 
 onLive(() => refresh());
+
+// Keys work from here on (the browser tests wait for this before typing).
+document.documentElement.dataset.ready = "true";
