@@ -61,8 +61,8 @@ def assert_statements(db: None) -> Callable[[int], AbstractContextManager[Captur
 
 
 def _member(organization: Organization, role: str, **kwargs: object) -> User:
-    user = UserFactory(**kwargs)
-    MembershipFactory(user=user, organization=organization, role=role)
+    user = UserFactory.create(**kwargs)
+    MembershipFactory.create(user=user, organization=organization, role=role)
     if role in (Role.OWNER, Role.ADMIN, Role.SUPERVOLUNTEER):
         user.is_staff = True
         user.save(update_fields=["is_staff"])
@@ -71,7 +71,7 @@ def _member(organization: Organization, role: str, **kwargs: object) -> User:
 
 @pytest.fixture
 def organization(db: None) -> Organization:
-    return OrganizationFactory(name="Vote Forward")
+    return OrganizationFactory.create(name="Vote Forward")
 
 
 @pytest.fixture
@@ -101,7 +101,7 @@ def other_texter(organization: Organization) -> User:
 
 @pytest.fixture
 def other_organization(db: None) -> Organization:
-    return OrganizationFactory(name="Other Org")
+    return OrganizationFactory.create(name="Other Org")
 
 
 @pytest.fixture
@@ -112,13 +112,13 @@ def outsider(other_organization: Organization) -> User:
 @pytest.fixture
 def campaign(organization: Organization) -> Campaign:
     """A started campaign with a two-level script and a canned response."""
-    campaign = CampaignFactory(organization=organization, title="Get out the vote")
-    root = InteractionStepFactory(
+    campaign = CampaignFactory.create(organization=organization, title="Get out the vote")
+    root = InteractionStepFactory.create(
         campaign=campaign,
         script="Hi {firstName}, this is {texterFirstName} with Vote Forward. Can we count on your vote?",
         question="Can we count on your vote?",
     )
-    yes = InteractionStepFactory(
+    yes = InteractionStepFactory.create(
         campaign=campaign,
         parent=root,
         answer_option="Yes",
@@ -126,24 +126,24 @@ def campaign(organization: Organization) -> Campaign:
         question="Need a ride?",
         position=0,
     )
-    InteractionStepFactory(
+    InteractionStepFactory.create(
         campaign=campaign, parent=root, answer_option="No", script="Thanks anyway!", question="", position=1
     )
-    InteractionStepFactory(
+    InteractionStepFactory.create(
         campaign=campaign, parent=yes, answer_option="Needs ride", script="We'll be in touch.", question=""
     )
-    CannedResponseFactory(campaign=campaign)
+    CannedResponseFactory.create(campaign=campaign)
     return campaign
 
 
 @pytest.fixture
 def assignment(campaign: Campaign, texter: User) -> Assignment:
-    return AssignmentFactory(campaign=campaign, texter=texter)
+    return AssignmentFactory.create(campaign=campaign, texter=texter)
 
 
 @pytest.fixture
 def contact(campaign: Campaign, assignment: Assignment) -> Contact:
-    return ContactFactory(campaign=campaign, assignment=assignment, first_name="Maria", last_name="Lopez")
+    return ContactFactory.create(campaign=campaign, assignment=assignment, first_name="Maria", last_name="Lopez")
 
 
 @pytest.fixture
