@@ -6,6 +6,7 @@ a page fetches whatever else it needs.
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from typing import Any
 
@@ -29,8 +30,17 @@ def publish_on_commit(group: str, event: str, **payload: Any) -> None:
         layer = get_channel_layer()
         if layer is None:
             return
+        message = {"type": "live.event", "event": event, "payload": payload}
         try:
-            async_to_sync(layer.group_send)(group, {"type": "live.event", "event": event, "payload": payload})
+            loop = asyncio.get_running_loop()
+        except RuntimeError:
+            loop = None
+        if loop is not None:
+            # Called from code already inside an event loop: hand it the send rather than block it.
+            loop.create_task(layer.group_send(group, message))
+            return
+        try:
+            async_to_sync(layer.group_send)(group, message)
         except Exception:  # a lost live update must never fail the write that caused it
             logger.exception("live update %s to %s failed", event, group)
 

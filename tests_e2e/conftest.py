@@ -8,11 +8,14 @@ from __future__ import annotations
 
 import os
 from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 from functools import partial
 from pathlib import Path
 from typing import Any
 
 import pytest
+from asgiref.sync import SyncToAsync
+from channels.layers import channel_layers
 from channels.routing import get_default_application
 from daphne.testing import DaphneProcess
 from django.conf import settings
@@ -24,7 +27,7 @@ from playwright.sync_api import Browser, BrowserContext, Page, sync_playwright
 os.environ.setdefault("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
 
 # The live server checks webhook signatures against this token, as it would Twilio's.
-WEBHOOK_TOKEN = "e2e-webhook-token"  # noqa: S105
+WEBHOOK_TOKEN = "e2e-webhook-token"
 CHROMIUM = os.environ.get("SPOKE_BROWSER", "/usr/bin/chromium")
 SCREENSHOTS = Path(__file__).resolve().parents[1] / "docs" / "screenshots"
 
@@ -38,6 +41,10 @@ def _application():  # type: ignore[no-untyped-def]
 def _server_setup(blocker: Any) -> None:
     # The forked server is not a test: it may use the database whenever a request needs it.
     blocker.unblock()
+    # Threads do not survive a fork: the parent's sync-to-async executor would wait forever for
+    # its worker, and its channel layer's Redis connections belong to the parent's event loops.
+    SyncToAsync.single_thread_executor = ThreadPoolExecutor(max_workers=1)
+    channel_layers.backends.clear()
     # Jobs (the send drain) run inside the server process, as under `make run`.
     settings.JOBS_SYNC = True
     settings.TWILIO_AUTH_TOKEN = WEBHOOK_TOKEN
@@ -57,6 +64,20 @@ def live_url(django_db_setup: None, django_db_blocker: Any) -> Iterator[str]:
     yield f"http://127.0.0.1:{process.port.value}"
     process.terminate()
     process.join(timeout=10)
+    with django_db_blocker.unblock():
+        _end_server_sessions()
+
+
+def _end_server_sessions() -> None:
+    """A killed server leaves its PostgreSQL session for a moment; the test database must drop."""
+    connection = connections["default"]
+    if connection.vendor != "postgresql":
+        return
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
+            "WHERE datname = current_database() AND pid <> pg_backend_pid()"
+        )
 
 
 @pytest.fixture(scope="session")
