@@ -2,8 +2,9 @@
 
 Only owners and admins reach these pages (supervolunteers see no people and no settings).
 An admin manages roles up to their own; only an owner gives or changes the owner role, and an
-organization always keeps one owner. Role changes go through `membership_set`, which keeps
-`is_staff` (the key to this back office) equal to holding an organizer role.
+organization always keeps one owner. Role changes go through `membership_set` and removals through
+`membership_remove`, which keep `is_staff` (the key to this back office) equal to holding an
+organizer role and refuse to leave an organization without an owner.
 """
 
 from __future__ import annotations
@@ -27,18 +28,25 @@ from accounts.admin_scoping import (
     OrganizationScopedAdmin,
     OrganizerScope,
     ScopedInline,
+    acting_user,
     hour_field,
     organizer_scope,
     scoped_related_filter,
     timezone_field,
 )
 from accounts.models import ORGANIZER_ROLES, ROLE_RANK, Membership, Organization, Role, User
-from accounts.services import membership_set, owner_staff_sync
+from accounts.services import (
+    OWNER_NEEDED,
+    membership_check_owner_remains,
+    membership_remove,
+    membership_set,
+    organization_settings_save,
+    owner_staff_sync,
+)
+from core.errors import ApplicationError
 
 # Roles are the permissions; Django's groups are not used.
 admin.site.unregister(Group)
-
-OWNER_NEEDED = "An organization needs at least one owner: make someone else owner first."
 
 
 def _role_problem(scope: OrganizerScope, organization_id: int | None, *roles: str | None) -> str | None:
@@ -54,21 +62,13 @@ def _role_problem(scope: OrganizerScope, organization_id: int | None, *roles: st
     return None
 
 
-def _is_last_owner(membership: Membership) -> bool:
-    if membership.pk is None or membership.role != Role.OWNER:
+def _removable(membership: Membership) -> bool:
+    """Whether removing the membership leaves its organization an owner."""
+    try:
+        membership_check_owner_remains(membership=membership, role=None)
+    except ApplicationError:
         return False
-    return not (
-        Membership.objects.filter(organization_id=membership.organization_id, role=Role.OWNER)
-        .exclude(pk=membership.pk)
-        .exists()
-    )
-
-
-def _membership_remove(membership: Membership) -> None:
-    # There is no `membership_remove` service yet (see the admin report); staff sync must follow.
-    with transaction.atomic():
-        membership.delete()
-        owner_staff_sync(user=membership.user)
+    return True
 
 
 def _organizations_for_people(request: HttpRequest) -> QuerySet[Organization]:
@@ -293,8 +293,10 @@ class MembershipChangeForm(forms.ModelForm):  # type: ignore[type-arg]
         problem = _role_problem(self.scope, membership.organization_id, membership.role, role)
         if problem:
             raise forms.ValidationError(problem)
-        if role != Role.OWNER and _is_last_owner(membership):
-            raise forms.ValidationError(OWNER_NEEDED)
+        try:
+            membership_check_owner_remains(membership=membership, role=role)
+        except ApplicationError as error:
+            raise forms.ValidationError(error.message) from error
         return role
 
 
@@ -344,7 +346,7 @@ class MembershipAdmin(OrganizationScopedAdmin):
         if obj is None:
             return super().has_delete_permission(request, obj)
         scope = organizer_scope(request)
-        return _role_problem(scope, obj.organization_id, obj.role) is None and not _is_last_owner(obj)
+        return _role_problem(scope, obj.organization_id, obj.role) is None and _removable(obj)
 
     def save_model(self, request: HttpRequest, obj: Membership, form: Any, change: bool) -> None:
         saved = membership_set(organization=obj.organization, user=obj.user, role=obj.role)
@@ -353,14 +355,22 @@ class MembershipAdmin(OrganizationScopedAdmin):
         obj._state.adding = False
 
     def delete_model(self, request: HttpRequest, obj: Membership) -> None:
-        _membership_remove(obj)
+        try:
+            membership_remove(membership=obj, acting_user=acting_user(request))
+        except ApplicationError as error:
+            # has_delete_permission already hid the last owner's delete button: only another
+            # organizer's change since then leads here.
+            raise PermissionDenied(error.message) from error
 
     def delete_queryset(self, request: HttpRequest, queryset: QuerySet[Membership]) -> None:
         scope = organizer_scope(request)
         for membership in queryset.select_related("user"):
-            if _role_problem(scope, membership.organization_id, membership.role) or _is_last_owner(membership):
+            if _role_problem(scope, membership.organization_id, membership.role):
                 continue
-            _membership_remove(membership)
+            try:
+                membership_remove(membership=membership, acting_user=acting_user(request))
+            except ApplicationError:
+                continue  # the organization's last owner stays
 
 
 class OrganizerMembershipForm(forms.ModelForm):  # type: ignore[type-arg]
@@ -581,13 +591,21 @@ class OrganizationAdmin(OrganizationScopedAdmin):
     def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
         return request.user.is_superuser
 
+    def save_model(self, request: HttpRequest, obj: Organization, form: Any, change: bool) -> None:
+        values = {name: form.cleaned_data[name] for name in OrganizationForm.Meta.fields}
+        organization_settings_save(organization=obj, values=values, acting_user=acting_user(request))
+
     def save_formset(self, request: HttpRequest, form: Any, formset: Any, change: bool) -> None:
         if formset.model is not Membership:
             super().save_formset(request, form, formset, change)
             return
         with transaction.atomic():
             memberships = formset.save(commit=False)
-            for membership in formset.deleted_objects:
-                _membership_remove(membership)
+            # The formset checked that an owner remains once every row is saved. New owners go
+            # first, then other roles, then removals, so no step on the way leaves none (the
+            # services refuse that).
+            memberships.sort(key=lambda membership: membership.role != Role.OWNER)
             for membership in memberships:
                 membership_set(organization=form.instance, user=membership.user, role=membership.role)
+            for membership in formset.deleted_objects:
+                membership_remove(membership=membership, acting_user=acting_user(request))

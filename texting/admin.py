@@ -30,8 +30,8 @@ from accounts.admin_scoping import (
     scoped_related_filter,
 )
 from accounts.models import Membership, Organization, Role, User
-from campaigns.admin import CampaignAdmin as CampaignSettingsAdmin
-from campaigns.admin import campaigns_viewable, cell_search_term
+from campaigns.admin.campaign import CampaignAdmin as CampaignSettingsAdmin
+from campaigns.admin.lookups import campaigns_viewable, cell_search_term
 from campaigns.models import Campaign, Contact, ContactTag, OptOut, QuestionResponse
 from campaigns.services import contact_close, contact_reopen
 from core.errors import ApplicationError
@@ -112,7 +112,7 @@ def _error_description(code: int | None) -> str:
     return info.description if info else ""
 
 
-# Registered by campaigns/admin.py (loaded first); replaced by the version with message counts.
+# Registered by campaigns/admin/__init__.py (loaded first); replaced by the version with message counts.
 admin.site.unregister(Campaign)
 admin.site.register(Campaign, CampaignAdmin)
 

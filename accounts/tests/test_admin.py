@@ -249,6 +249,40 @@ def test_organizer_inline_changes_roles_through_the_service(
     assert helper.is_staff
 
 
+def test_owner_hands_the_organization_over_in_one_save(
+    client: Client, owner: User, admin_user: User, organization: Organization
+) -> None:
+    client.force_login(owner)
+    data = organization_form(organization)
+    rows = {data[f"memberships-{i}-id"]: i for i in range(data["memberships-TOTAL_FORMS"])}
+    mine, theirs = rows[Membership.objects.get(user=owner).pk], rows[Membership.objects.get(user=admin_user).pk]
+    # Removing the only owner is allowed because the same save makes someone else owner.
+    data.update({f"memberships-{mine}-DELETE": "on", f"memberships-{theirs}-role": Role.OWNER})
+    response = client.post(url("organization_change", organization.pk), data)
+    assert response.status_code == 302
+    assert list(Membership.objects.filter(organization=organization).values_list("user", "role")) == [
+        (admin_user.pk, Role.OWNER)
+    ]
+    owner.refresh_from_db()
+    assert not owner.is_staff
+
+
+def test_owner_swaps_roles_with_an_admin_in_one_save(
+    client: Client, owner: User, admin_user: User, organization: Organization
+) -> None:
+    client.force_login(owner)
+    data = organization_form(organization)
+    rows = {data[f"memberships-{i}-id"]: i for i in range(data["memberships-TOTAL_FORMS"])}
+    mine, theirs = rows[Membership.objects.get(user=owner).pk], rows[Membership.objects.get(user=admin_user).pk]
+    # The owner's row comes first, yet the save may not demote them before the admin is promoted.
+    assert mine < theirs
+    data.update({f"memberships-{mine}-role": Role.ADMIN, f"memberships-{theirs}-role": Role.OWNER})
+    response = client.post(url("organization_change", organization.pk), data)
+    assert response.status_code == 302
+    assert Membership.objects.get(user=owner).role == Role.ADMIN
+    assert Membership.objects.get(user=admin_user).role == Role.OWNER
+
+
 # --- Organization settings -----------------------------------------------------------------------
 
 

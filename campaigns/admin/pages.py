@@ -1,0 +1,278 @@
+"""Back office: the campaign's own pages beside its change form: upload contacts (and download
+rejected rows), assign texters, start, archive, results.
+
+`CampaignPagesAdmin` holds them and their URLs; `CampaignAdmin` (campaign.py) builds on it with
+the list and the change form, and texting's admin adds message counts to the results.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django import forms
+from django.conf import settings
+from django.contrib import messages
+from django.db import transaction
+from django.http import FileResponse, Http404, HttpRequest, HttpResponse, HttpResponseRedirect
+from django.shortcuts import redirect
+from django.template.response import TemplateResponse
+from django.urls import NoReverseMatch, path, reverse
+from django.utils.http import urlencode
+from django.views.decorators.http import require_POST
+
+from accounts.admin_scoping import OrganizationScopedAdmin, acting_user, organizer_scope
+from accounts.models import Role, User
+from campaigns.importing import FIELD_ALIASES, contacts_import_start
+from campaigns.models import Assignment, Campaign, ContactStatus, ImportJob, JobStatus
+from campaigns.selectors import (
+    TexterRow,
+    contact_count_unassigned,
+    contact_counts_for_campaign,
+    survey_results_for_campaign,
+    texter_list_for_campaign,
+)
+from campaigns.services import (
+    assignment_unassign,
+    campaign_archive,
+    campaign_start,
+    contacts_assign,
+    contacts_split_evenly,
+)
+from core.errors import ApplicationError
+
+
+class ContactUploadForm(forms.Form):
+    file = forms.FileField(
+        label="Contact list (CSV)", widget=forms.ClearableFileInput(attrs={"accept": ".csv,text/csv"})
+    )
+
+
+class AssignTextersForm(forms.Form):
+    """One "contacts to add" box per texter, and the texters to split the unassigned contacts between."""
+
+    def __init__(self, *args: Any, rows: list[TexterRow], **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.rows = rows
+        # People no longer in the organization can only have their unsent contacts taken back.
+        for row in rows:
+            if row.is_member:
+                self.fields[f"count_{row.texter.pk}"] = forms.IntegerField(
+                    min_value=0, required=False, label=f"Contacts to add for {row.texter}"
+                )
+        self.fields["split"] = forms.TypedMultipleChoiceField(
+            coerce=int, required=False, choices=[(row.texter.pk, str(row.texter)) for row in rows if row.is_member]
+        )
+
+    def counts(self) -> list[tuple[User, int]]:
+        wanted = [(row.texter, self.cleaned_data.get(f"count_{row.texter.pk}")) for row in self.rows]
+        return [(texter, count) for texter, count in wanted if count]
+
+    def split_texters(self) -> list[User]:
+        chosen = set(self.cleaned_data.get("split") or [])
+        return [row.texter for row in self.rows if row.texter.pk in chosen]
+
+    def bound_rows(self) -> list[tuple[TexterRow, forms.BoundField | None]]:
+        return [(row, self[f"count_{row.texter.pk}"] if row.is_member else None) for row in self.rows]
+
+
+class CampaignPagesAdmin(OrganizationScopedAdmin):
+    """The campaign's pages beyond the change form. Not registered itself: see `CampaignAdmin`."""
+
+    def get_urls(self) -> list[Any]:
+        info = self.opts.app_label, self.opts.model_name
+
+        def view(func: Any, name: str, route: str) -> Any:
+            return path(route, self.admin_site.admin_view(func), name=f"{info[0]}_{info[1]}_{name}")
+
+        return [
+            view(self.upload_contacts_view, "upload", "<int:object_id>/upload/"),
+            view(self.rejected_rows_view, "rejected_rows", "<int:object_id>/imports/<int:import_id>/rejected.csv"),
+            view(self.assign_texters_view, "assign", "<int:object_id>/assign/"),
+            view(self.start_view, "start", "<int:object_id>/start/"),
+            view(self.archive_view, "archive", "<int:object_id>/archive/"),
+            view(self.results_view, "results", "<int:object_id>/results/"),
+            *super().get_urls(),
+        ]
+
+    def _campaign_urls(self, campaign: Campaign) -> dict[str, str]:
+        info = f"admin:{self.opts.app_label}_{self.opts.model_name}"
+        urls = {
+            name: reverse(f"{info}_{name}", args=[campaign.pk])
+            for name in ("upload", "assign", "start", "archive", "results", "change")
+        }
+        urls["changelist"] = reverse(f"{info}_changelist")
+        try:
+            contacts = reverse("admin:campaigns_contact_changelist")
+        except NoReverseMatch:
+            return urls
+        urls["conversations"] = contacts + "?" + urlencode({"campaign__id__exact": campaign.pk})
+        urls["needs_response"] = (
+            contacts + "?" + urlencode({"campaign__id__exact": str(campaign.pk), "status__exact": "needs_response"})
+        )
+        urls["opted_out"] = contacts + "?" + urlencode({"campaign__id__exact": str(campaign.pk), "opted_out": "yes"})
+        return urls
+
+    def _page(self, request: HttpRequest, campaign: Campaign, template: str, title: str, **extra: Any) -> HttpResponse:
+        context = {
+            **self.admin_site.each_context(request),
+            "opts": self.opts,
+            "original": campaign,
+            "campaign": campaign,
+            "title": title,
+            "subtitle": str(campaign),
+            "campaign_urls": self._campaign_urls(campaign),
+            "can_edit_campaign": organizer_scope(request).allows(self.edit_role, campaign.organization_id),
+            **extra,
+        }
+        return TemplateResponse(request, f"admin/campaigns/campaign/{template}", context)
+
+    def _campaign(self, request: HttpRequest, object_id: int, role: Role | None) -> Campaign:
+        campaign = self.get_object(request, str(object_id))
+        self.require(request, role, campaign)
+        return campaign
+
+    def upload_contacts_view(self, request: HttpRequest, object_id: int) -> HttpResponse:
+        campaign = self._campaign(request, object_id, self.edit_role)
+        form = ContactUploadForm(request.POST or None, request.FILES or None)
+        if request.method == "POST" and form.is_valid():
+            upload = form.cleaned_data["file"]
+            try:
+                contacts_import_start(
+                    campaign=campaign, uploaded_file=upload, original_name=upload.name, acting_user=acting_user(request)
+                )
+            except ApplicationError as error:
+                messages.error(request, error.message)
+            else:
+                self.log_change(request, campaign, f"Uploaded contacts from {upload.name}")
+                messages.success(request, f"“{upload.name}” was received. The import report is below.")
+            return HttpResponseRedirect(request.path)
+        job = ImportJob.objects.filter(campaign=campaign).select_related("created_by").order_by("-id").first()
+        return self._page(
+            request,
+            campaign,
+            "upload_contacts.html",
+            "Upload contacts",
+            form=form,
+            job=job,
+            job_running=job is not None and job.status in (JobStatus.PENDING, JobStatus.RUNNING),
+            columns=[
+                ("firstName", True, FIELD_ALIASES["firstName"]),
+                ("lastName", True, FIELD_ALIASES["lastName"]),
+                ("cell", True, FIELD_ALIASES["cell"]),
+                ("zip", False, FIELD_ALIASES["zip"]),
+                ("external_id", False, FIELD_ALIASES["external_id"]),
+            ],
+            max_megabytes=settings.CONTACT_UPLOAD_MAX_BYTES // (1024 * 1024),
+        )
+
+    def rejected_rows_view(self, request: HttpRequest, object_id: int, import_id: int) -> FileResponse:
+        campaign = self._campaign(request, object_id, self.view_role)
+        job = ImportJob.objects.filter(pk=import_id, campaign=campaign).first()
+        if job is None or not job.rejected_file:
+            raise Http404("This import has no rejected rows.")
+        return FileResponse(
+            job.rejected_file.open("rb"),
+            as_attachment=True,
+            filename=f"rejected-rows-campaign-{campaign.pk}-import-{job.pk}.csv",
+            content_type="text/csv",
+        )
+
+    def assign_texters_view(self, request: HttpRequest, object_id: int) -> HttpResponse:
+        # Supervolunteers reassign; this is their part of running a campaign.
+        campaign = self._campaign(request, object_id, Role.SUPERVOLUNTEER)
+        rows = texter_list_for_campaign(campaign=campaign)
+        form = AssignTextersForm(request.POST or None, rows=rows)
+        if request.method == "POST" and form.is_valid():
+            try:
+                with transaction.atomic():  # all the counts typed, or none of them
+                    self._apply_assignments(request, campaign, form)
+            except ApplicationError as error:
+                messages.error(request, error.message)
+            return HttpResponseRedirect(request.path)
+        return self._page(
+            request,
+            campaign,
+            "assign_texters.html",
+            "Assign texters",
+            form=form,
+            bound_rows=form.bound_rows(),
+            unassigned=contact_count_unassigned(campaign=campaign),
+        )
+
+    def _apply_assignments(self, request: HttpRequest, campaign: Campaign, form: AssignTextersForm) -> None:
+        if "remove" in request.POST:
+            texter_id = request.POST["remove"]
+            assignment = (
+                Assignment.objects.filter(campaign=campaign, texter_id=int(texter_id)).select_related("texter").first()
+                if texter_id.isdigit()
+                else None
+            )
+            if assignment is None:
+                raise ApplicationError("That texter has no contacts in this campaign.")
+            released = assignment_unassign(assignment=assignment)
+            self.log_change(request, campaign, f"Took back {released} unsent contacts from {assignment.texter}")
+            messages.success(
+                request,
+                f"{released} unsent contact{'' if released == 1 else 's'} of {assignment.texter} went back to the "
+                "unassigned contacts. Their conversations stay with them.",
+            )
+        elif "split_evenly" in request.POST:
+            texters = form.split_texters()
+            shares = contacts_split_evenly(campaign=campaign, texters=texters)
+            total = sum(shares.values())
+            self.log_change(request, campaign, f"Split {total} contacts between {len(texters)} texters")
+            messages.success(request, f"Split {total} contacts between {len(texters)} texters.")
+        else:
+            wanted = form.counts()
+            if not wanted:
+                raise ApplicationError("Type how many contacts to add next to at least one texter.")
+            done = [
+                (texter, contacts_assign(campaign=campaign, texter=texter, count=count)) for texter, count in wanted
+            ]
+            total = sum(count for _, count in done)
+            self.log_change(request, campaign, f"Assigned {total} contacts")
+            summary = ", ".join(f"{texter} {count}" for texter, count in done)
+            short = sum(count for _, count in wanted) - total
+            note = f" {short} fewer than asked: no more unassigned contacts." if short else ""
+            messages.success(request, f"Assigned {total} contacts ({summary}).{note}")
+
+    def start_view(self, request: HttpRequest, object_id: int) -> HttpResponse:
+        return require_POST(self._start)(request, object_id)
+
+    def _start(self, request: HttpRequest, object_id: int) -> HttpResponse:
+        campaign = self._campaign(request, object_id, self.edit_role)
+        try:
+            campaign_start(campaign=campaign, acting_user=acting_user(request))
+        except ApplicationError as error:
+            messages.error(request, error.message)
+        else:
+            self.log_change(request, campaign, "Started")
+            messages.success(request, f"“{campaign}” has started: texters can send their first messages now.")
+        return redirect(self._campaign_urls(campaign)["change"])
+
+    def archive_view(self, request: HttpRequest, object_id: int) -> HttpResponse:
+        return require_POST(self._archive)(request, object_id)
+
+    def _archive(self, request: HttpRequest, object_id: int) -> HttpResponse:
+        campaign = self._campaign(request, object_id, self.edit_role)
+        archived = request.POST.get("archived", "1") == "1"
+        campaign_archive(campaign=campaign, archived=archived)
+        self.log_change(request, campaign, "Archived" if archived else "Unarchived")
+        if archived:
+            messages.success(request, f"“{campaign}” is archived: texters no longer see it.")
+        else:
+            messages.success(request, f"“{campaign}” is no longer archived.")
+        return redirect(self._campaign_urls(campaign)["change"])
+
+    def results_view(self, request: HttpRequest, object_id: int) -> HttpResponse:
+        campaign = self._campaign(request, object_id, self.view_role)
+        return self._page(request, campaign, "results.html", "Results", **self.results_context(campaign))
+
+    def results_context(self, campaign: Campaign) -> dict[str, Any]:
+        """What the results page shows; texting's admin adds the message counts."""
+        counts = contact_counts_for_campaign(campaign=campaign)
+        return {
+            "counts": counts,
+            "status_rows": [(s.label, counts.by_status[s.value], s.value) for s in ContactStatus],
+            "survey": survey_results_for_campaign(campaign=campaign),
+        }
