@@ -5,6 +5,7 @@ Fixtures built from these (personas: owner, texter, outsider…) live in the roo
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
 
 import factory
@@ -21,6 +22,10 @@ from campaigns.models import (
     Tag,
 )
 from texting.models import Direction, Message, MessageStatus
+
+# The original Spoke's contact lists, in the shared/ folder that sits beside the repository
+# (on developer machines and in CI alike).
+SPOKE_FIXTURES = Path(__file__).resolve().parents[2] / "shared" / "fixtures" / "spoke"
 
 PASSWORD = "correct-horse-battery"  # noqa: S105 (test users only)
 

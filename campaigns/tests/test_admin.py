@@ -3,7 +3,6 @@ tags and opt-outs."""
 
 from __future__ import annotations
 
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -31,6 +30,7 @@ from campaigns.models import (
 )
 from campaigns.services import optout_create
 from spoke.testing import (
+    SPOKE_FIXTURES,
     AssignmentFactory,
     CampaignFactory,
     ContactFactory,
@@ -38,11 +38,10 @@ from spoke.testing import (
     MembershipFactory,
     TagFactory,
     UserFactory,
+    admin_form_data,
 )
 
 pytestmark = pytest.mark.django_db
-
-SPOKE_FIXTURES = Path(__file__).resolve().parents[3] / "shared" / "fixtures" / "spoke"
 
 
 def url(name: str, *args: Any) -> str:
@@ -51,36 +50,6 @@ def url(name: str, *args: Any) -> str:
 
 def messages_of(response: Any) -> list[str]:
     return [str(message) for message in get_messages(response.wsgi_request)]
-
-
-def changeform_data(response: Any) -> dict[str, Any]:
-    """The POST a browser would send for an admin change form as rendered (fields and inlines)."""
-    data: dict[str, Any] = {}
-
-    def add_form(form: Any) -> None:
-        for name, field in form.fields.items():
-            if field.disabled:
-                continue
-            value = form[name].value()
-            key = form.add_prefix(name)
-            if isinstance(value, bool):
-                if value:
-                    data[key] = "on"
-            elif isinstance(value, list | tuple):
-                data[key] = list(value)
-            elif value is not None:
-                data[key] = value
-
-    add_form(response.context["adminform"].form)
-    for inline in response.context["inline_admin_formsets"]:
-        formset = inline.formset
-        for name, value in formset.management_form.initial.items():
-            data[f"{formset.prefix}-{name}"] = value
-        # Extra (blank) rows are left out, as a browser leaves them unchanged.
-        data[f"{formset.prefix}-TOTAL_FORMS"] = len(formset.initial_forms)
-        for form in formset.initial_forms:
-            add_form(form)
-    return data
 
 
 @pytest.fixture
@@ -280,7 +249,7 @@ def test_add_campaign_defaults_to_the_users_only_organization(
     assert list(form.fields["organization"].queryset) == [organization]
     assert form["organization"].value() == organization.pk
     data = {
-        **changeform_data(client.get(url("campaign_add"))),
+        **admin_form_data(client.get(url("campaign_add"))),
         "title": "Fall GOTV",
         "first_message": "Hi {firstName}, it's {texterFirstName}. Will you vote?",
         "first_question": "Will you vote?",
@@ -304,7 +273,7 @@ def test_first_message_with_unknown_fields_is_saved_with_a_warning(
     client: Client, owner: User, new_campaign: Campaign
 ) -> None:
     client.force_login(owner)
-    data = changeform_data(client.get(url("campaign_change", new_campaign.pk)))
+    data = admin_form_data(client.get(url("campaign_change", new_campaign.pk)))
     data["first_message"] = "Hi {firstNmae}!"
     response = client.post(url("campaign_change", new_campaign.pk), data)
     assert response.status_code == 302
@@ -316,7 +285,7 @@ def test_first_message_question_and_answers_are_saved_as_steps(
 ) -> None:
     client.force_login(owner)
     page = client.get(url("campaign_change", new_campaign.pk))
-    data = changeform_data(page)
+    data = admin_form_data(page)
     data.update(first_message="Hi {firstName}, can we count on your vote?", first_question="Can we count on you?")
     response = client.post(url("campaign_change", new_campaign.pk), data)
     assert response.status_code == 302, response.context["adminform"].form.errors
@@ -326,7 +295,7 @@ def test_first_message_question_and_answers_are_saved_as_steps(
 
     page = client.get(url("campaign_change", new_campaign.pk))
     assert "Q: Can we count on you?" in page.content.decode()
-    data = changeform_data(page)
+    data = admin_form_data(page)
     data.update(
         {
             "interaction_steps-TOTAL_FORMS": 2,
@@ -364,7 +333,7 @@ def test_answer_parents_are_this_campaigns_steps_only(
     assert "Q: Can we count on your vote?" in html
     assert "after answer Yes → Q: Need a ride?" in html
     assert "Another campaign&#x27;s question" not in html and "Another campaign's question" not in html
-    data = changeform_data(page)
+    data = admin_form_data(page)
     data["interaction_steps-0-parent"] = foreign_step.pk
     response = client.post(url("campaign_change", campaign.pk), data)
     assert response.status_code == 200  # refused: not one of the choices
@@ -374,7 +343,7 @@ def test_answer_parents_are_this_campaigns_steps_only(
 def test_answer_cannot_come_after_itself(client: Client, owner: User, campaign: Campaign) -> None:
     client.force_login(owner)
     page = client.get(url("campaign_change", campaign.pk))
-    data = changeform_data(page)
+    data = admin_form_data(page)
     yes = InteractionStep.objects.get(campaign=campaign, answer_option="Yes")
     needs_ride = InteractionStep.objects.get(campaign=campaign, answer_option="Needs ride")
     formset = next(i.formset for i in page.context["inline_admin_formsets"] if i.formset.prefix == "interaction_steps")

@@ -25,11 +25,10 @@ from campaigns.importing import (
 )
 from campaigns.models import Campaign, Contact, ContactTag, ImportJob, JobStatus, OptOut, OptOutSource
 from core.errors import ApplicationError
-from spoke.testing import AssignmentFactory, CampaignFactory, ContactFactory, TagFactory
+from spoke.testing import SPOKE_FIXTURES, AssignmentFactory, CampaignFactory, ContactFactory, TagFactory
 
 pytestmark = pytest.mark.django_db
 
-SPOKE_FIXTURES = Path(__file__).resolve().parents[3] / "shared" / "fixtures" / "spoke"
 
 # What each of the original Spoke's test files must give: every CSV there is listed, so a file
 # added to the fixtures without an expectation fails `test_every_spoke_fixture_file_is_checked`.

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 import uuid
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -12,12 +11,10 @@ from django.test import Client
 
 from accounts.models import Organization, Role
 from campaigns.models import Campaign, Contact, ContactStatus, InteractionStep, OptOut, QuestionResponse
-from spoke.testing import PASSWORD, MembershipFactory, UserFactory, admin_form_data
+from spoke.testing import PASSWORD, SPOKE_FIXTURES, MembershipFactory, UserFactory, admin_form_data
 from texting.models import Direction, Message, MessageStatus
 
 pytestmark = pytest.mark.django_db
-
-FIXTURES = Path(__file__).resolve().parents[3] / "shared" / "fixtures" / "spoke"
 
 
 def logged_in(email: str) -> Client:
@@ -88,7 +85,7 @@ def test_an_organizer_and_two_texters_run_a_small_campaign_end_to_end(
     assert not campaign.is_started
 
     # 2. Upload a contact list in the original Spoke format, assign both texters, start.
-    with django_capture_on_commit_callbacks(execute=True), (FIXTURES / "two-contacts.csv").open("rb") as csv_file:
+    with django_capture_on_commit_callbacks(execute=True), (SPOKE_FIXTURES / "two-contacts.csv").open("rb") as csv_file:
         upload = admin.post(f"/admin/campaigns/campaign/{campaign.pk}/upload/", {"file": csv_file})
     assert upload.status_code == 302
     assert list(campaign.contacts.order_by("cell").values_list("cell", "custom_fields")) == [
