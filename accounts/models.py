@@ -26,6 +26,10 @@ class UserManager(BaseUserManager["User"]):
         extra.setdefault("is_superuser", False)
         return self._create(email, password, **extra)
 
+    def get_by_natural_key(self, username: str | None) -> User:
+        # People type their email with whatever capitals their phone chose; addresses are stored lower-case.
+        return self.get(email__iexact=username)
+
     def create_superuser(self, email: str, password: str | None = None, **extra: Any) -> User:
         extra.update(is_staff=True, is_superuser=True)
         return self._create(email, password, **extra)
