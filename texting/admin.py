@@ -11,8 +11,7 @@ from typing import Any
 
 from django.contrib import admin, messages
 from django.contrib.admin import SimpleListFilter
-from django.db.models import Count, IntegerField, OuterRef, Q, QuerySet, Subquery
-from django.db.models.functions import Coalesce
+from django.db.models import Count, OuterRef, Q, QuerySet
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect
 from django.template.loader import render_to_string
@@ -35,6 +34,7 @@ from campaigns.admin.lookups import campaigns_viewable, cell_search_term
 from campaigns.models import Campaign, Contact, ContactTag, OptOut, QuestionResponse
 from campaigns.services import contact_close, contact_reopen
 from core.errors import ApplicationError
+from core.queries import count_subquery
 from texting.errors import CATALOG, describe
 from texting.models import Direction, Message, MessageStatus
 
@@ -56,18 +56,10 @@ class CampaignAdmin(CampaignSettingsAdmin):
     list_display = (*CampaignSettingsAdmin.list_display, "messages_sent")
 
     def get_queryset(self, request: HttpRequest) -> QuerySet[Campaign]:
-        sent = (
-            Message.objects.filter(campaign=OuterRef("pk"), direction=Direction.OUTBOUND, status__in=DELIVERED_OR_SENT)
-            .order_by()
-            .values("campaign")
-            .annotate(n=Count("id"))
-            .values("n")
+        sent = Message.objects.filter(
+            campaign=OuterRef("pk"), direction=Direction.OUTBOUND, status__in=DELIVERED_OR_SENT
         )
-        return (
-            super()
-            .get_queryset(request)
-            .annotate(messages_sent_total=Coalesce(Subquery(sent, output_field=IntegerField()), 0))
-        )
+        return super().get_queryset(request).annotate(messages_sent_total=count_subquery(sent, group_by="campaign"))
 
     @admin.display(description="messages sent")
     def messages_sent(self, obj: Campaign) -> int:

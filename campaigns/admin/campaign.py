@@ -15,8 +15,7 @@ from django.conf import settings
 from django.contrib import admin, messages
 from django.contrib.admin import SimpleListFilter
 from django.db import models
-from django.db.models import Count, IntegerField, OuterRef, QuerySet, Subquery
-from django.db.models.functions import Coalesce
+from django.db.models import OuterRef, QuerySet
 from django.http import HttpRequest
 from django.urls import NoReverseMatch, reverse
 from django.utils.html import format_html
@@ -33,6 +32,7 @@ from campaigns.selectors import (
     interaction_steps_in_tree_order,
 )
 from campaigns.services import campaign_archive, campaign_start_problems, script_set_first_message
+from core.queries import count_subquery
 
 
 def step_label(step: InteractionStep, path: list[str]) -> str:
@@ -254,18 +254,8 @@ class CampaignAdmin(CampaignPagesAdmin):
     # --- changelist
 
     def get_queryset(self, request: HttpRequest) -> QuerySet[Campaign]:
-        contacts = (
-            Contact.objects.filter(campaign=OuterRef("pk"))
-            .order_by()
-            .values("campaign")
-            .annotate(n=Count("id"))
-            .values("n")
-        )
-        return (
-            super()
-            .get_queryset(request)
-            .annotate(contacts_total=Coalesce(Subquery(contacts, output_field=IntegerField()), 0))
-        )
+        contacts = Contact.objects.filter(campaign=OuterRef("pk"))
+        return super().get_queryset(request).annotate(contacts_total=count_subquery(contacts, group_by="campaign"))
 
     @admin.display(description="status", ordering="is_started")
     def status(self, obj: Campaign) -> str:
