@@ -5,10 +5,13 @@ from __future__ import annotations
 import datetime as dt
 import math
 
+import requests
 from django.conf import settings
 from django.core.exceptions import ImproperlyConfigured
 from twilio.base.exceptions import TwilioException, TwilioRestException
+from twilio.http.http_client import TwilioHttpClient
 from twilio.rest import Client
+from urllib3.exceptions import NameResolutionError, NewConnectionError
 
 from texting.providers.base import (
     FailureKind,
@@ -26,10 +29,13 @@ MAX_VALIDITY_SECONDS = 14_400
 class TwilioProvider:
     name = "twilio"
 
-    def __init__(self, *, account_sid: str, auth_token: str, api_base_url: str = "") -> None:
+    def __init__(
+        self, *, account_sid: str, auth_token: str, api_base_url: str = "", timeout_seconds: float = 10
+    ) -> None:
         if not account_sid or not auth_token:
             raise ImproperlyConfigured("SMS_BACKEND=twilio needs TWILIO_ACCOUNT_SID and TWILIO_AUTH_TOKEN.")
-        self.client = Client(account_sid, auth_token)
+        # One keep-alive session per provider; a bounded wait, so a hung request cannot stall a worker.
+        self.client = Client(account_sid, auth_token, http_client=TwilioHttpClient(timeout=timeout_seconds))
         if api_base_url:
             # Point the SDK at a Twilio-compatible server (the local simulator in tests and benchmarks).
             self.client.api.base_url = api_base_url.rstrip("/")
@@ -40,6 +46,7 @@ class TwilioProvider:
             account_sid=settings.TWILIO_ACCOUNT_SID,
             auth_token=settings.TWILIO_AUTH_TOKEN,
             api_base_url=settings.TWILIO_API_BASE_URL,
+            timeout_seconds=settings.TWILIO_TIMEOUT_SECONDS,
         )
 
     def send(self, message: OutboundSMS) -> SendResult:
@@ -58,16 +65,30 @@ class TwilioProvider:
         try:
             created = self.client.messages.create(**params)  # type: ignore[arg-type]
         except TwilioRestException as exc:
+            # 429 and 5xx are answers given before Twilio accepted the message: safe to retry.
             transient = exc.status == 429 or exc.status >= 500
             kind = FailureKind.TRANSIENT if transient else FailureKind.PERMANENT
             raise ProviderError(f"Twilio answered {exc.status}", kind=kind, code=exc.code) from exc
-        except TwilioException as exc:
-            raise ProviderError("Twilio could not be reached", kind=FailureKind.TRANSIENT) from exc
-        except OSError as exc:
+        except requests.exceptions.RequestException as exc:
+            if _never_connected(exc):
+                raise ProviderError("Twilio could not be reached", kind=FailureKind.TRANSIENT) from exc
             # The request may have left: Twilio may have accepted it, so it is not retried blindly.
             raise ProviderError("No answer from Twilio", kind=FailureKind.AMBIGUOUS) from exc
+        except TwilioException as exc:
+            raise ProviderError(f"Twilio client error: {type(exc).__name__}", kind=FailureKind.TRANSIENT) from exc
         return SendResult(sid=str(created.sid), status=str(created.status))
 
     def reactions(self, message: OutboundSMS, result: SendResult) -> tuple[list[StatusReport], list[InboundSMS]]:
         # Twilio reports by calling our webhooks.
         return [], []
+
+
+def _never_connected(exc: requests.exceptions.RequestException) -> bool:
+    """True when the request cannot have reached Twilio (refused, DNS, connect timeout)."""
+    if isinstance(exc, requests.exceptions.ConnectTimeout):
+        return True
+    if isinstance(exc, requests.exceptions.ConnectionError):
+        reason = exc.args[0] if exc.args else None
+        inner = getattr(reason, "reason", reason)
+        return isinstance(inner, NewConnectionError | NameResolutionError)
+    return False
