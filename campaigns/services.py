@@ -284,16 +284,16 @@ def contact_close(*, contact: Contact) -> None:
     contact.status = ContactStatus.CLOSED
 
 
-def contact_reopen(*, contact: Contact) -> None:
+def contact_reopen(*, contact: Contact, was_messaged: bool = True) -> None:
+    """Reopen a closed contact: as a conversation, or back to the first-message queue when
+    `was_messaged` is False (it was skipped before anyone texted it; `texting` knows which)."""
     if contact.is_opted_out:
         raise ApplicationError("This contact opted out: opt them back in before reopening the conversation.")
     if contact.status != ContactStatus.CLOSED:
         # Only a closed conversation reopens; "reopening" one waiting for a reply would move it
         # to `convo` and drop it from the texter's needs-response queue.
         return
-    # A closed contact reopens as a conversation. (One skipped before its first message should go
-    # back to needs_message, but whether it was ever texted is known only to `texting`.)
-    new_status = ContactStatus.CONVO
+    new_status = ContactStatus.CONVO if was_messaged else ContactStatus.NEEDS_MESSAGE
     Contact.objects.filter(pk=contact.pk).update(status=new_status, updated_at=timezone.now())
     contact.status = new_status
 

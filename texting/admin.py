@@ -32,11 +32,12 @@ from accounts.models import Membership, Organization, Role, User
 from campaigns.admin.campaign import CampaignAdmin as CampaignSettingsAdmin
 from campaigns.admin.lookups import campaigns_viewable, cell_search_term
 from campaigns.models import Campaign, Contact, ContactTag, OptOut, QuestionResponse
-from campaigns.services import contact_close, contact_reopen
+from campaigns.services import contact_close
 from core.errors import ApplicationError
 from core.queries import count_subquery
 from texting.errors import CATALOG, describe
 from texting.models import Direction, Message, MessageStatus
+from texting.services import conversation_reopen
 
 DELIVERED_OR_SENT = (MessageStatus.SENT, MessageStatus.DELIVERED)
 
@@ -265,7 +266,7 @@ class ContactAdmin(OrganizationScopedAdmin):
         reopened, refused = 0, []
         for contact in self.restrict_to(request, queryset, Role.SUPERVOLUNTEER):
             try:
-                contact_reopen(contact=contact)
+                conversation_reopen(contact=contact)
             except ApplicationError:
                 refused.append(contact.cell)
             else:
@@ -289,7 +290,7 @@ class ContactAdmin(OrganizationScopedAdmin):
         self.require(request, Role.SUPERVOLUNTEER, contact)
         try:
             if request.POST.get("status") == "reopen":
-                contact_reopen(contact=contact)
+                conversation_reopen(contact=contact)
                 messages.success(request, "The conversation is open again.")
             else:
                 contact_close(contact=contact)

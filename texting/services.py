@@ -21,6 +21,7 @@ from campaigns.models import Campaign, Contact, ContactStatus, InteractionStep, 
 from campaigns.scripts import render_script, script_fields
 from campaigns.services import (
     contact_close,
+    contact_reopen,
     contact_tags_set,
     optout_create,
     optout_remove,
@@ -249,6 +250,12 @@ def texter_skip(*, texter: User, contact_id: int) -> None:
     with transaction.atomic():
         contact = _locked_contact_for_texter(texter=texter, contact_id=contact_id)
         contact_close(contact=contact)
+
+
+def conversation_reopen(*, contact: Contact) -> None:
+    """Reopen a closed contact; one that was never texted goes back to the first-message queue."""
+    was_messaged = Message.objects.filter(contact=contact, direction=Direction.OUTBOUND).exists()
+    contact_reopen(contact=contact, was_messaged=was_messaged)
 
 
 def texter_tags_set(*, texter: User, contact_id: int, tag_ids: list[int]) -> list[int]:

@@ -170,6 +170,7 @@ def test_close_and_reopen_from_the_conversation_page(
 
 def test_close_and_reopen_actions(client: Client, owner: User, campaign: Campaign, assignment: Assignment) -> None:
     talking = ContactFactory(campaign=campaign, assignment=assignment, status=ContactStatus.CONVO)
+    MessageFactory(contact=talking)  # it was texted, so reopening makes it a conversation again
     opted_out = ContactFactory(campaign=campaign, is_opted_out=True, status=ContactStatus.CLOSED)
     client.force_login(owner)
     changelist = url("campaigns_contact_changelist")

@@ -11,7 +11,7 @@ from campaigns.models import Campaign, Contact, ContactStatus, OptOut
 from core.errors import ApplicationError
 from spoke.testing import ContactFactory
 from texting.models import Direction, Message, MessageStatus
-from texting.services import message_send, texter_opt_out
+from texting.services import conversation_reopen, message_send, texter_opt_out, texter_skip
 
 pytestmark = pytest.mark.django_db(transaction=False)
 
@@ -118,3 +118,22 @@ def test_opt_out_notice_is_the_organizations_message_even_before_a_first_message
     assert texter_opt_out(texter=texter, contact_id=contact.pk, send_message=True) is True
     notice = Message.objects.get(contact=contact)
     assert notice.body == campaign.organization.opt_out_message and notice.is_opt_out_notice
+
+
+def test_reopening_a_contact_skipped_before_any_text_puts_it_back_in_the_first_message_queue(
+    contact: Contact, texter: User
+) -> None:
+    texter_skip(texter=texter, contact_id=contact.pk)
+    contact.refresh_from_db()
+    conversation_reopen(contact=contact)
+    contact.refresh_from_db()
+    assert contact.status == ContactStatus.NEEDS_MESSAGE
+
+
+def test_reopening_a_texted_contact_makes_it_a_conversation_again(contact: Contact, texter: User) -> None:
+    message_send(texter=texter, contact_id=contact.pk, body="")
+    texter_skip(texter=texter, contact_id=contact.pk)
+    contact.refresh_from_db()
+    conversation_reopen(contact=contact)
+    contact.refresh_from_db()
+    assert contact.status == ContactStatus.CONVO
