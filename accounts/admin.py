@@ -36,6 +36,7 @@ from accounts.admin_scoping import (
 )
 from accounts.models import ORGANIZER_ROLES, ROLE_RANK, Membership, Organization, Role, User
 from accounts.services import (
+    ORGANIZATION_SETTINGS,
     OWNER_NEEDED,
     membership_check_owner_remains,
     membership_remove,
@@ -493,17 +494,7 @@ class OrganizationForm(forms.ModelForm):  # type: ignore[type-arg]
 
     class Meta:
         model = Organization
-        fields = (
-            "name",
-            "texting_hours_enforced",
-            "texting_hours_start",
-            "texting_hours_end",
-            "default_timezone",
-            "opt_out_message",
-            "messaging_service_sid",
-            "twilio_account_sid",
-            "twilio_auth_token",
-        )
+        fields = ORGANIZATION_SETTINGS
 
     def clean(self) -> dict[str, Any]:
         super().clean()

@@ -15,18 +15,16 @@ logger = logging.getLogger(__name__)
 OWNER_NEEDED = "An organization needs at least one owner: make someone else owner first."
 
 # What an organizer edits on their organization's settings page.
-ORGANIZATION_SETTINGS = frozenset(
-    {
-        "name",
-        "texting_hours_enforced",
-        "texting_hours_start",
-        "texting_hours_end",
-        "default_timezone",
-        "opt_out_message",
-        "messaging_service_sid",
-        "twilio_account_sid",
-        "twilio_auth_token",
-    }
+ORGANIZATION_SETTINGS = (
+    "name",
+    "texting_hours_enforced",
+    "texting_hours_start",
+    "texting_hours_end",
+    "default_timezone",
+    "opt_out_message",
+    "messaging_service_sid",
+    "twilio_account_sid",
+    "twilio_auth_token",
 )
 
 
@@ -51,7 +49,7 @@ def organization_settings_save(
     An organization not saved yet (a superuser's add page) is created with them; its owner is
     added by the same request, in the same transaction, since an organization must have one.
     """
-    unknown = set(values) - ORGANIZATION_SETTINGS
+    unknown = set(values) - set(ORGANIZATION_SETTINGS)
     if unknown:
         raise ValueError(f"Not organization settings: {', '.join(sorted(unknown))}")
     for name, value in values.items():
