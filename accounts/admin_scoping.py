@@ -21,6 +21,7 @@ from django.core.paginator import Paginator
 from django.db import models
 from django.db.models import QuerySet
 from django.http import Http404, HttpRequest
+from django.urls import reverse
 
 from accounts.models import ROLE_RANK, Organization, Role, User
 from accounts.selectors import organizations_for_organizer
@@ -183,6 +184,29 @@ class OrganizationScopedAdmin(admin.ModelAdmin):  # type: ignore[type-arg]
 
     def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
         return self._allows(request, self.delete_role, obj)
+
+    # --- pages
+
+    def admin_url(self, name: str, *args: Any) -> str:
+        """This model's admin URL `name` ("change", "changelist", or one of its own views)."""
+        return reverse(f"admin:{self.opts.app_label}_{self.opts.model_name}_{name}", args=args)
+
+    def change_form_context(self, request: HttpRequest, obj: Any) -> dict[str, Any]:
+        """What a subclass adds to the change form of an existing object (its buttons' URLs...)."""
+        return {}
+
+    def render_change_form(
+        self,
+        request: HttpRequest,
+        context: dict[str, Any],
+        add: bool = False,
+        change: bool = False,
+        form_url: str = "",
+        obj: Any = None,
+    ) -> Any:
+        if obj is not None:
+            context.update(self.change_form_context(request, obj))
+        return super().render_change_form(request, context, add, change, form_url, obj)
 
     # --- choices
 

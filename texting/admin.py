@@ -15,7 +15,7 @@ from django.db.models import Count, OuterRef, Q, QuerySet
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect
 from django.template.loader import render_to_string
-from django.urls import path, reverse
+from django.urls import path
 from django.utils.dateformat import format as date_format
 from django.utils.html import format_html, format_html_join
 from django.utils.timezone import localtime
@@ -298,20 +298,10 @@ class ContactAdmin(OrganizationScopedAdmin):
         except ApplicationError as error:
             messages.error(request, error.message)
         self.log_change(request, contact, f"Status set to {contact.status}")
-        return redirect(reverse(f"admin:{self.opts.app_label}_{self.opts.model_name}_change", args=[contact.pk]))
+        return redirect(self.admin_url("change", contact.pk))
 
-    def render_change_form(
-        self,
-        request: HttpRequest,
-        context: dict[str, Any],
-        add: bool = False,
-        change: bool = False,
-        form_url: str = "",
-        obj: Any = None,
-    ) -> Any:
-        if obj is not None and self.has_status_permission(request, obj):
-            context["status_url"] = reverse(f"admin:{self.opts.app_label}_{self.opts.model_name}_status", args=[obj.pk])
-        return super().render_change_form(request, context, add, change, form_url, obj)
+    def change_form_context(self, request: HttpRequest, obj: Any) -> dict[str, Any]:
+        return {"status_url": self.admin_url("status", obj.pk)} if self.has_status_permission(request, obj) else {}
 
 
 # --- Messages ---------------------------------------------------------------------------------

@@ -410,21 +410,10 @@ class CampaignAdmin(CampaignPagesAdmin):
                     + ". Check the spelling, or upload a contact list with those columns.",
                 )
 
-    def render_change_form(
-        self,
-        request: HttpRequest,
-        context: dict[str, Any],
-        add: bool = False,
-        change: bool = False,
-        form_url: str = "",
-        obj: Any = None,
-    ) -> Any:
-        if obj is not None:
-            scope = organizer_scope(request)
-            can_edit = scope.allows(self.edit_role, obj.organization_id)
-            context.update(
-                campaign_urls=self._campaign_urls(obj),
-                can_edit_campaign=can_edit,
-                start_problems=campaign_start_problems(campaign=obj) if not obj.is_started and can_edit else [],
-            )
-        return super().render_change_form(request, context, add, change, form_url, obj)
+    def change_form_context(self, request: HttpRequest, obj: Any) -> dict[str, Any]:
+        can_edit = organizer_scope(request).allows(self.edit_role, obj.organization_id)
+        return {
+            "campaign_urls": self._campaign_urls(obj),
+            "can_edit_campaign": can_edit,
+            "start_problems": campaign_start_problems(campaign=obj) if not obj.is_started and can_edit else [],
+        }

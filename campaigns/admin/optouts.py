@@ -11,7 +11,7 @@ from django.db.models import QuerySet
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect
 from django.template.response import TemplateResponse
-from django.urls import path, reverse
+from django.urls import path
 
 from accounts.admin_scoping import OrganizationScopedAdmin, ReadOnlyScopedAdmin, acting_user, scoped_related_filter
 from accounts.models import Role
@@ -97,7 +97,7 @@ class OptOutAdmin(OrganizationScopedAdmin):
         optout = self.get_object(request, str(object_id))
         self.require(request, Role.ADMIN, optout)
         response = self._opt_back_in(request, [optout], from_changelist=False)
-        return response or redirect(reverse(f"admin:{self.opts.app_label}_{self.opts.model_name}_changelist"))
+        return response or redirect(self.admin_url("changelist"))
 
     def _opt_back_in(self, request: HttpRequest, optouts: list[OptOut], *, from_changelist: bool) -> Any:
         confirmed = request.method == "POST" and request.POST.get("confirm") == "yes"
@@ -123,18 +123,8 @@ class OptOutAdmin(OrganizationScopedAdmin):
         }
         return TemplateResponse(request, "admin/campaigns/optout/opt_back_in.html", context)
 
-    def render_change_form(
-        self,
-        request: HttpRequest,
-        context: dict[str, Any],
-        add: bool = False,
-        change: bool = False,
-        form_url: str = "",
-        obj: Any = None,
-    ) -> Any:
-        if obj is not None and self.has_opt_in_permission(request, obj):
-            context["opt_in_url"] = reverse(f"admin:{self.opts.app_label}_{self.opts.model_name}_opt_in", args=[obj.pk])
-        return super().render_change_form(request, context, add, change, form_url, obj)
+    def change_form_context(self, request: HttpRequest, obj: Any) -> dict[str, Any]:
+        return {"opt_in_url": self.admin_url("opt_in", obj.pk)} if self.has_opt_in_permission(request, obj) else {}
 
 
 class OptOutEventAdmin(ReadOnlyScopedAdmin):
