@@ -6,8 +6,8 @@
 import { ActionError, getHTML, getJSON, getPageItem, postJSON } from "./http.js";
 import { onLive } from "./live.js";
 import {
-  announce, bindCounter, bindSideToggle, coalesce, isActivatable, isSendKey, isSkipKey, isTyping, localizeTimes,
-  navKey, newSendKey, setSide, tickClocks,
+  announce, bindCounter, bindSideToggle, bindWorkKeys, coalesce, isActivatable, isTyping, localizeTimes, newSendKey,
+  setSide, tickClocks,
 } from "./ui.js";
 
 const page = document.body.dataset;
@@ -248,32 +248,20 @@ function pickAnswer(number) {
   return true;
 }
 
-document.addEventListener("keydown", (event) => {
-  if (!current || document.querySelector("dialog[open]")) return; // the dialog handles its own keys (Esc)
-  const target = event.target;
-  if (event.key === "Escape") {
+bindWorkKeys({
+  active: () => Boolean(current),
+  escape: (target) => {
     if (target instanceof HTMLElement && target.matches("[data-compose]")) return $("[data-focus-target]").focus();
     return setSide(current.el, false);
-  }
-  if (isSkipKey(event)) {
-    event.preventDefault();
-    return skip();
-  }
-  const direction = navKey(event);
-  if (direction) {
-    event.preventDefault();
-    return move(direction);
-  }
-  if (isSendKey(event)) {
-    if (isActivatable(target) && !event.ctrlKey) return;
-    if (isTyping(target) && !target.matches("[data-compose]") && !event.ctrlKey) return;
-    event.preventDefault();
-    return send();
-  }
-  if (event.key.length !== 1 || event.ctrlKey || event.metaKey || event.altKey || isTyping(target)) return;
-  if (/^[1-9]$/.test(event.key) && pickAnswer(Number(event.key))) return event.preventDefault();
-  if (event.key !== " " || !isActivatable(target)) $("[data-compose]").focus(); // the character lands there
-
+  },
+  skip,
+  move,
+  send,
+  other: (event, target) => {
+    if (event.key.length !== 1 || event.ctrlKey || event.metaKey || event.altKey || isTyping(target)) return;
+    if (/^[1-9]$/.test(event.key) && pickAnswer(Number(event.key))) return event.preventDefault();
+    if (event.key !== " " || !isActivatable(target)) $("[data-compose]").focus(); // the character lands there
+  },
 });
 
 // --- Live updates ------------------------------------------------------------------------------

@@ -5,8 +5,7 @@
 import { ActionError, getHTML, getJSON, postJSON } from "./http.js";
 import { onLive } from "./live.js";
 import {
-  announce, bindCounter, bindSideToggle, coalesce, isActivatable, isSendKey, isSkipKey, isTyping, navKey, newSendKey,
-  setSide, tickClocks,
+  announce, bindCounter, bindSideToggle, bindWorkKeys, coalesce, newSendKey, setSide, tickClocks,
 } from "./ui.js";
 
 const page = document.body.dataset;
@@ -140,26 +139,12 @@ async function move(direction) {
   }
 }
 
-document.addEventListener("keydown", (event) => {
-  if (document.querySelector("dialog[open]")) return;
-  if (event.key === "Escape" && current) return setSide(current.el, false);
-  if (isSkipKey(event)) {
-    event.preventDefault();
-    return skip();
-  }
-  const direction = navKey(event);
-  if (direction) {
-    event.preventDefault();
-    return move(direction);
-  }
-  if (isSendKey(event) && current) {
-    const target = event.target;
-    // Enter on a focused button or link activates it; in other fields it is theirs.
-    if (isActivatable(target) && !event.ctrlKey) return;
-    if (isTyping(target) && !target.matches("[data-compose]") && !event.ctrlKey) return;
-    event.preventDefault();
-    send();
-  }
+bindWorkKeys({
+  active: () => true, // moving back from "All sent" works too
+  escape: () => current && setSide(current.el, false),
+  skip,
+  move,
+  send: () => current && send(),
 });
 
 // Live: more contacts assigned, or one of them changed. Update the count; never yank the contact.

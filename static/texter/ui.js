@@ -125,3 +125,30 @@ export function isSkipKey(event) {
 export function isSendKey(event) {
   return event.key === "Enter" && !event.shiftKey && !event.altKey && !event.isComposing;
 }
+
+// The keys every work screen shares: Ctrl+Y skip, Ctrl+> / Ctrl+< move, Enter / Ctrl+Enter send.
+// Enter on a focused button or link activates it, and in other fields it is theirs; only the compose
+// box (or Ctrl+Enter anywhere) sends. `escape` and `other` handle the screen's own keys.
+export function bindWorkKeys({ active, escape, skip, move, send, other = () => {} }) {
+  document.addEventListener("keydown", (event) => {
+    if (!active() || document.querySelector("dialog[open]")) return; // a dialog handles its own keys
+    const target = event.target;
+    if (event.key === "Escape") return escape(target);
+    if (isSkipKey(event)) {
+      event.preventDefault();
+      return skip();
+    }
+    const direction = navKey(event);
+    if (direction) {
+      event.preventDefault();
+      return move(direction);
+    }
+    if (isSendKey(event)) {
+      if (isActivatable(target) && !event.ctrlKey) return;
+      if (isTyping(target) && !target.matches("[data-compose]") && !event.ctrlKey) return;
+      event.preventDefault();
+      return send();
+    }
+    return other(event, target);
+  });
+}
