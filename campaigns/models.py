@@ -45,6 +45,14 @@ class Campaign(models.Model):
         max_length=64, blank=True, help_text="Overrides the organization's messaging service."
     )
     join_token = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
+    texter_visible_fields = models.JSONField(
+        null=True,
+        blank=True,
+        help_text=(
+            "Custom fields texters see in the contact panel, as a list of column names like "
+            '["zip", "favorite_color"]. Empty: every custom field.'
+        ),
+    )
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
 

@@ -3,6 +3,8 @@ number of statements however many contacts the campaign holds."""
 
 from __future__ import annotations
 
+import datetime as dt
+import uuid
 from collections import defaultdict
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -11,6 +13,7 @@ from django.db.models import Count, Q
 
 from accounts.models import User
 from accounts.selectors import texters_for_organization
+from campaigns.hours import TextingWindow, window_for, zone
 from campaigns.models import Assignment, Campaign, Contact, ContactStatus, InteractionStep, QuestionResponse
 
 # --- Script ------------------------------------------------------------------------------------
@@ -200,3 +203,51 @@ def texter_list_for_campaign(*, campaign: Campaign) -> list[TexterRow]:
             )
         )
     return rows
+
+
+# --- Dynamic assignment ------------------------------------------------------------------------
+
+
+def campaign_texting_window(*, campaign: Campaign) -> TextingWindow:
+    """The campaign's texting window: its own override, else its organization's hours."""
+    org = campaign.organization
+    return window_for(
+        override=campaign.override_org_texting_hours,
+        campaign_enforced=campaign.texting_hours_enforced,
+        campaign_start=campaign.texting_hours_start,
+        campaign_end=campaign.texting_hours_end,
+        org_enforced=org.texting_hours_enforced,
+        org_start=org.texting_hours_start,
+        org_end=org.texting_hours_end,
+    )
+
+
+def campaign_get_by_join_token(*, token: uuid.UUID | str) -> Campaign | None:
+    """The campaign a join link points to, with its organization: one statement."""
+    return Campaign.objects.select_related("organization").filter(join_token=token).first()
+
+
+def contact_pool_open_timezones(*, campaign: Campaign, now: dt.datetime) -> tuple[list[str], int, int]:
+    """The stored timezones of the campaign's unassigned contacts that may be texted now.
+
+    Returns (timezone values to filter on, contacts inside texting hours, contacts outside): one
+    grouped statement. A blank timezone means the campaign's fallback zone, and is kept as "" so
+    the list filters the stored column directly.
+    """
+    window = campaign_texting_window(campaign=campaign)
+    fallback = campaign.timezone or campaign.organization.default_timezone
+    open_values: list[str] = []
+    inside = outside = 0
+    pool = Contact.objects.filter(campaign=campaign, assignment__isnull=True).needs_message()
+    for tz, n in pool.values_list("timezone").annotate(n=Count("id")).order_by():
+        if window.is_open(now, zone(tz or fallback)):
+            open_values.append(tz)
+            inside += n
+        else:
+            outside += n
+    return open_values, inside, outside
+
+
+def assignment_contact_total(*, assignment: Assignment) -> int:
+    """Every contact the texter holds in the campaign, whatever its status (the max-per-texter cap)."""
+    return Contact.objects.filter(assignment=assignment).count()

@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+import datetime as dt
 from collections.abc import Iterable
 
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
-from accounts.models import Organization, User
+from accounts.models import Membership, Organization, Role, User
 from campaigns.models import (
     Assignment,
     Campaign,
@@ -23,6 +24,7 @@ from campaigns.models import (
     Tag,
 )
 from campaigns.phones import normalize_cell
+from campaigns.selectors import assignment_contact_total, contact_pool_open_timezones
 from core.errors import ApplicationError
 from core.live import campaign_group, publish_on_commit, texter_group
 
@@ -312,3 +314,109 @@ def contact_tags_set(*, contact: Contact, tag_ids: Iterable[int], acting_user: U
         ignore_conflicts=True,
     )
     return sorted(wanted)
+
+
+# --- Dynamic assignment ------------------------------------------------------------------------
+
+
+def assignment_join(*, campaign: Campaign, user: User) -> Assignment:
+    """Join a dynamic-assignment campaign through its link: the texter gets an (empty) assignment
+    and asks for contacts in batches. Only active members of the campaign's organization may join."""
+    if campaign.is_archived:
+        raise ApplicationError("This campaign has ended: it no longer takes texters.", code="archived", status=409)
+    is_member = (
+        Membership.objects.filter(user=user, organization_id=campaign.organization_id)
+        .exclude(role=Role.SUSPENDED)
+        .exists()
+    )
+    if not is_member:
+        raise ApplicationError(
+            f"This link is for texters of {campaign.organization.name}, and you're not one of them yet. "
+            "Ask an organizer to invite you, then open the link again.",
+            code="not_member",
+            status=403,
+        )
+    existing = Assignment.objects.filter(campaign=campaign, texter=user).first()
+    if existing is not None:
+        return existing
+    if not campaign.use_dynamic_assignment:
+        raise ApplicationError(
+            "This campaign hands out contacts through organizers, not through a link. "
+            "Ask an organizer to assign you contacts.",
+            code="not_dynamic",
+            status=409,
+        )
+    assignment, created = Assignment.objects.get_or_create(campaign=campaign, texter=user)
+    if created:
+        publish_on_commit(texter_group(user.pk), "assignments_changed", campaign_id=campaign.pk)
+    return assignment
+
+
+@transaction.atomic
+def contacts_request_more(*, assignment: Assignment, now: dt.datetime | None = None) -> int:
+    """Give the texter the campaign's next batch of unassigned contacts inside texting hours now.
+
+    At most `batch_size`, never past `max_contacts_per_texter` (nor the assignment's own cap).
+    Contacts are claimed with `SELECT … FOR UPDATE SKIP LOCKED`, so texters asking at the same
+    moment never get the same contact. Returns how many were assigned.
+    """
+    now = now or timezone.now()
+    campaign = Campaign.objects.select_related("organization").get(pk=assignment.campaign_id)
+    if not campaign.use_dynamic_assignment:
+        raise ApplicationError(
+            "Organizers assign the contacts of this campaign: ask one for more.", code="not_dynamic", status=409
+        )
+    if campaign.is_archived or not campaign.is_started:
+        raise ApplicationError("This campaign isn't sending messages right now.", code="not_active", status=409)
+    count = campaign.batch_size
+    caps = [cap for cap in (campaign.max_contacts_per_texter, assignment.max_contacts) if cap]
+    if caps:
+        room = min(caps) - assignment_contact_total(assignment=assignment)
+        if room <= 0:
+            raise ApplicationError(
+                f"You have reached this campaign's limit of {min(caps)} contacts per texter. Thank you!",
+                code="limit_reached",
+                status=409,
+            )
+        count = min(count, room)
+    open_timezones, inside, outside = contact_pool_open_timezones(campaign=campaign, now=now)
+    if not inside:
+        if outside:
+            raise ApplicationError(
+                "Every contact left is outside texting hours now. Come back when texting hours start "
+                "in their timezone.",
+                code="outside_hours",
+                status=409,
+            )
+        raise ApplicationError("There are no more contacts to text in this campaign.", code="pool_empty", status=409)
+    ids = list(
+        Contact.objects.filter(campaign=campaign, assignment__isnull=True, timezone__in=open_timezones)
+        .needs_message()
+        .order_by("id")
+        .select_for_update(skip_locked=True)
+        .values_list("id", flat=True)[:count]
+    )
+    assigned = Contact.objects.filter(id__in=ids, assignment__isnull=True).update(assignment=assignment, updated_at=now)
+    if not assigned:
+        # Everything left is being handed to someone else right now.
+        raise ApplicationError(
+            "Other texters just took the last contacts. Try again in a moment.", code="pool_empty", status=409
+        )
+    publish_on_commit(texter_group(assignment.texter_id), "assignment_grew", campaign_id=campaign.pk, added=assigned)
+    return assigned
+
+
+@transaction.atomic
+def assignment_release(*, assignment: Assignment, include_replies: bool = False) -> int:
+    """ "Done for today": the texter's unsent contacts (and, if asked, the conversations waiting for
+    their reply) go back to the campaign's pool for other texters. Returns how many were released."""
+    statuses = [ContactStatus.NEEDS_MESSAGE]
+    if include_replies:
+        statuses.append(ContactStatus.NEEDS_RESPONSE)
+    released = Contact.objects.filter(assignment=assignment, status__in=statuses).update(
+        assignment=None, updated_at=timezone.now()
+    )
+    publish_on_commit(
+        texter_group(assignment.texter_id), "counts_changed", campaign_id=assignment.campaign_id, released=released
+    )
+    return released

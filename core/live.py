@@ -45,3 +45,13 @@ def publish_on_commit(group: str, event: str, **payload: Any) -> None:
             logger.exception("live update %s to %s failed", event, group)
 
     transaction.on_commit(_send)
+
+
+REASSIGNED_IDS_LIMIT = 500
+
+
+def publish_contacts_reassigned(*, texter_id: int, campaign_id: int, contact_ids: list[int]) -> None:
+    """Tell a texter's pages that these contacts are no longer theirs: the page showing one of them
+    says so and moves on. Past a few hundred ids the page just re-checks the contact it shows."""
+    ids = contact_ids if len(contact_ids) <= REASSIGNED_IDS_LIMIT else []
+    publish_on_commit(texter_group(texter_id), "contacts_reassigned", campaign_id=campaign_id, contact_ids=ids)

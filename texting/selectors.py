@@ -141,9 +141,12 @@ def contact_info(*, contact: Contact, campaign: Campaign, now: dt.datetime) -> C
     timezone_name = contact_timezone_name(contact, campaign)
     local = now.astimezone(zone(timezone_name))
     facts = [("Zip", contact.zip)] if contact.zip else []
+    custom = contact.custom_fields or {}
+    visible = campaign.texter_visible_fields
+    # The campaign may expose only some columns (in its own order); none chosen means all of them.
+    keys = [str(key) for key in visible if str(key) in custom] if isinstance(visible, list) and visible else custom
     facts += [
-        (str(key).replace("_", " ").capitalize(), "" if value is None else str(value))
-        for key, value in (contact.custom_fields or {}).items()
+        (str(key).replace("_", " ").capitalize(), "" if custom[key] is None else str(custom[key])) for key in keys
     ]
     return ContactInfo(
         name=f"{contact.first_name} {contact.last_name}".strip() or "Unnamed contact",
@@ -389,14 +392,26 @@ def reply_queue_item(
     texter: User,
     after: str | None = None,
     before: str | None = None,
+    pinned: int | None = None,
     now: dt.datetime | None = None,
 ) -> ReplyItem:
-    """The next conversation that needs a response, oldest first, among contacts inside texting hours."""
+    """The next conversation that needs a response, oldest first, among contacts inside texting hours.
+
+    `pinned` is the conversation the texter was on (the page keeps it in its address): while it
+    still needs a response it is shown again, even though a new reply moved it to the back of the
+    queue, so a refresh never takes it away from under the texter.
+    """
     now = now or timezone.now()
     campaign = assignment.campaign
     queue = Contact.objects.for_assignment(assignment).needs_response()
     open_filter, answerable, outside = _open_timezone_filter(queue, campaign, now)
     item = ReplyItem(assignment=assignment, conversation=None, answerable=answerable, outside_hours=outside)
+    contact = queue.filter(pk=pinned).first() if pinned is not None else None
+    if contact is not None:
+        contact.assignment = assignment
+        contact.campaign = campaign
+        item.conversation = conversation_detail(contact=contact, texter=texter, now=now)
+        return item
     if open_filter is None:
         return item
     queue = queue.filter(open_filter)
@@ -548,13 +563,44 @@ def survey_for_contact(*, contact: Contact) -> list[SurveyQuestion]:
 
 
 PAST_PAGE_SIZE = 50
+PAST_STATUSES = (ContactStatus.MESSAGED, ContactStatus.NEEDS_RESPONSE, ContactStatus.CONVO)
 
 
-def past_conversations(*, assignment: Assignment, page: int = 1) -> list[Contact]:
-    """The texter's conversations under way or finished, most recent change first (a page of them)."""
+def _name_search(queryset: QuerySet[Contact], query: str) -> QuerySet[Contact]:
+    """Every word of `query` must start or be part of the first or the last name."""
+    for word in query.split()[:5]:
+        queryset = queryset.filter(Q(first_name__icontains=word) | Q(last_name__icontains=word))
+    return queryset
+
+
+def past_conversations(
+    *, assignment: Assignment, page: int = 1, skipped: bool = False, query: str = ""
+) -> list[Contact]:
+    """A page of the texter's conversations, most recent change first (one statement).
+
+    Past: first message sent, whatever came after (still open); skipped: closed ones (skipped,
+    opted out or closed by an organizer). `query` searches by name.
+    """
     start = (max(page, 1) - 1) * PAST_PAGE_SIZE
+    contacts = Contact.objects.for_assignment(assignment)
+    if skipped:
+        contacts = contacts.filter(status=ContactStatus.CLOSED)
+    else:
+        contacts = contacts.filter(status__in=PAST_STATUSES)
+    if query.strip():
+        contacts = _name_search(contacts, query)
     return list(
-        Contact.objects.for_assignment(assignment)
-        .exclude(status=ContactStatus.NEEDS_MESSAGE)
-        .order_by("-updated_at", "-id")[start : start + PAST_PAGE_SIZE + 1]
+        contacts.only("id", "first_name", "last_name", "status", "is_opted_out", "updated_at").order_by(
+            "-updated_at", "-id"
+        )[start : start + PAST_PAGE_SIZE + 1]
     )
+
+
+def contact_state_for_assignment(*, assignment: Assignment, contact_id: int) -> str:
+    """"ok", "opted_out", or "gone" (no longer in this assignment): the page asks after an
+    organizer changed assignments or a contact changed. One statement."""
+    row = Contact.objects.for_assignment(assignment).filter(pk=contact_id).values_list("is_opted_out", flat=True)
+    states = list(row)
+    if not states:
+        return "gone"
+    return "opted_out" if states[0] else "ok"

@@ -12,14 +12,19 @@ from collections.abc import Callable
 from functools import wraps
 from typing import Any
 
+from django.contrib import messages
 from django.contrib.auth.decorators import login_required
-from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
-from django.shortcuts import render
+from django.http import Http404, HttpRequest, HttpResponse, HttpResponseRedirect, JsonResponse
+from django.shortcuts import redirect, render
 from django.template.loader import render_to_string
+from django.urls import reverse
+from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.http import require_GET, require_POST
 
 from accounts.models import User
+from campaigns import selectors as campaign_selectors
 from campaigns.models import Assignment, Contact, ContactStatus
+from campaigns.services import assignment_join, assignment_release, contacts_request_more
 from core.errors import ApplicationError
 from texting import selectors
 from texting.models import Message
@@ -100,7 +105,10 @@ def _send_context(assignment: Assignment, item: selectors.SendItem) -> dict[str,
 @require_GET
 def replies_screen(request: AuthenticatedHttpRequest, assignment_id: int) -> HttpResponse:
     assignment = _assignment_or_404(request, assignment_id)
-    item = selectors.reply_queue_item(assignment=assignment, texter=request.user)
+    # `?contact=` is the conversation the texter was on: a refresh shows it again.
+    item = selectors.reply_queue_item(
+        assignment=assignment, texter=request.user, pinned=_int_or_none(request.GET.get("contact"))
+    )
     return render(request, "texter/replies.html", _reply_context(assignment, item))
 
 
@@ -129,26 +137,116 @@ def _reply_context(assignment: Assignment, item: selectors.ReplyItem) -> dict[st
 @login_required
 @require_GET
 def assignment_counts(request: AuthenticatedHttpRequest, assignment_id: int) -> JsonResponse:
+    """The assignment's counts; with `?contact=<id>`, also whether that contact is still the
+    texter's (the page asks after an organizer changed assignments)."""
     assignment = _assignment_or_404(request, assignment_id)
     counts = selectors.assignment_counts(assignment=assignment)
-    return JsonResponse({"assignment_id": assignment.pk, "campaign_id": assignment.campaign_id, **counts.as_dict()})
+    data: dict[str, Any] = {"assignment_id": assignment.pk, "campaign_id": assignment.campaign_id, **counts.as_dict()}
+    contact_id = _int_or_none(request.GET.get("contact"))
+    if contact_id is not None:
+        data["contact_state"] = selectors.contact_state_for_assignment(assignment=assignment, contact_id=contact_id)
+    return JsonResponse(data)
 
 
-@login_required
-@require_GET
-def past_list(request: AuthenticatedHttpRequest, assignment_id: int) -> HttpResponse:
+def _contact_list(request: AuthenticatedHttpRequest, assignment_id: int, *, skipped: bool) -> HttpResponse:
     assignment = _assignment_or_404(request, assignment_id)
     page = _int_or_none(request.GET.get("page")) or 1
-    contacts = selectors.past_conversations(assignment=assignment, page=page)
+    query = request.GET.get("q", "").strip()[:100]
+    contacts = selectors.past_conversations(assignment=assignment, page=page, skipped=skipped, query=query)
     context = {
         "assignment": assignment,
         "campaign": assignment.campaign,
         "colors": selectors.accent_colors(assignment.campaign.primary_color),
         "contacts": contacts[: selectors.PAST_PAGE_SIZE],
         "page": page,
+        "query": query,
+        "skipped": skipped,
         "has_next": len(contacts) > selectors.PAST_PAGE_SIZE,
     }
     return render(request, "texter/past.html", context)
+
+
+@login_required
+@require_GET
+def past_list(request: AuthenticatedHttpRequest, assignment_id: int) -> HttpResponse:
+    return _contact_list(request, assignment_id, skipped=False)
+
+
+@login_required
+@require_GET
+def skipped_list(request: AuthenticatedHttpRequest, assignment_id: int) -> HttpResponse:
+    return _contact_list(request, assignment_id, skipped=True)
+
+
+# --- Dynamic assignment ------------------------------------------------------------------------
+
+
+@login_required
+def join_campaign(request: AuthenticatedHttpRequest, token: uuid.UUID) -> HttpResponse:
+    """A campaign's join link: a page that says what joining means, and a button (POST) that joins.
+    Someone who is not a texter of the organization is told so, and what to do."""
+    campaign = campaign_selectors.campaign_get_by_join_token(token=token)
+    if campaign is None:
+        raise Http404("No such campaign.")
+    if request.method not in ("GET", "POST"):
+        return HttpResponse(status=405, headers={"Allow": "GET, POST"})
+    is_member = campaign.organization in selectors.texter_organizations(user=request.user)
+    context: dict[str, Any] = {"campaign": campaign, "is_member": is_member}
+    if request.method == "POST":
+        try:
+            assignment_join(campaign=campaign, user=request.user)
+        except ApplicationError as error:
+            return render(request, "texter/join.html", {**context, "error": error.message}, status=error.status)
+        messages.success(request, f"You joined {campaign.title}. Ask for contacts when you're ready to text.")
+        return redirect("texter:todos")
+    return render(request, "texter/join.html", context, status=200 if is_member else 403)
+
+
+def _back(request: HttpRequest, default: str) -> HttpResponseRedirect:
+    target = request.POST.get("next", "")
+    if not url_has_allowed_host_and_scheme(target, allowed_hosts={request.get_host()}):
+        target = default
+    return HttpResponseRedirect(target or default)
+
+
+def _wants_json(request: HttpRequest) -> bool:
+    return "application/json" in request.headers.get("Accept", "")
+
+
+@login_required
+@require_POST
+def request_more(request: AuthenticatedHttpRequest, assignment_id: int) -> HttpResponse:
+    """Dynamic assignment: the next batch of contacts. JSON for the send screen, a redirect for forms."""
+    assignment = _assignment_or_404(request, assignment_id)
+    try:
+        added = contacts_request_more(assignment=assignment)
+    except ApplicationError as error:
+        if _wants_json(request):
+            return _error(error)
+        messages.error(request, error.message)
+        return _back(request, reverse("texter:todos"))
+    text = f"You have {added} more contact{'s' if added != 1 else ''} to text."
+    if _wants_json(request):
+        return JsonResponse({"added": added, "message": text})
+    messages.success(request, text)
+    return _back(request, reverse("texter:send", args=[assignment.pk]))
+
+
+@login_required
+@require_POST
+def done_for_today(request: AuthenticatedHttpRequest, assignment_id: int) -> HttpResponse:
+    """Give unsent contacts (and, if ticked, the replies waiting) back to the campaign's pool."""
+    assignment = _assignment_or_404(request, assignment_id)
+    include_replies = request.POST.get("include_replies") in {"1", "on", "true"}
+    released = assignment_release(assignment=assignment, include_replies=include_replies)
+    if released:
+        text = f"Thanks! {released} contact{'s' if released != 1 else ''} went back for other texters."
+    else:
+        text = "Thanks! You had nothing left to hand back."
+    if _wants_json(request):
+        return JsonResponse({"released": released, "message": text})
+    messages.success(request, text)
+    return redirect("texter:todos")
 
 
 def _contact_or_404(request: AuthenticatedHttpRequest, contact_id: int) -> Contact:

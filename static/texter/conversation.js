@@ -41,15 +41,27 @@ function scrollThreadToEnd() {
   if (scroller) scroller.scrollTop = scroller.scrollHeight;
 }
 
+// The queue keeps the conversation on screen in the address (?contact=<id>): a refresh, or the
+// browser restoring the tab, shows the same conversation again instead of the queue's oldest.
+function remember(contactId) {
+  if (!inQueue) return;
+  const url = new URL(location.href);
+  if (contactId) url.searchParams.set("contact", String(contactId));
+  else url.searchParams.delete("contact");
+  history.replaceState(history.state, "", url);
+}
+
 function show(el, { announceName = true } = {}) {
   slot.replaceChildren(el);
   if (el.dataset.waiting && waiting) waiting.textContent = el.dataset.waiting;
   if (el.dataset.state !== "convo") {
     current = null;
     prefetched = null;
+    remember(null);
     el.querySelector("[data-focus-target]")?.focus();
     return;
   }
+  remember(el.dataset.contactId);
   current = {
     el,
     id: Number(el.dataset.contactId),
@@ -279,11 +291,23 @@ function hideBanner() {
 }
 banner?.querySelector("[data-banner-close]").addEventListener("click", hideBanner);
 
+const REASSIGNED = "This contact was reassigned by an organizer — moving on.";
+
+// The conversation on screen was taken away by an organizer: say so, and in the queue move on.
+function movedAway() {
+  if (!current) return;
+  if (inQueue) return finish(REASSIGNED);
+  announce("This contact was reassigned by an organizer: you can no longer text them.", { error: true });
+  current.el.querySelectorAll("[data-action], [data-compose]").forEach((control) => (control.disabled = true));
+}
+
 const refreshCounts = coalesce(async () => {
+  const shown = current?.id;
+  const counts = await getJSON(shown ? `${page.countsUrl}?contact=${shown}` : page.countsUrl);
+  if (shown && current?.id === shown && counts.contact_state === "gone" && !busy) return movedAway();
   if (!inQueue) return;
-  const counts = await getJSON(page.countsUrl);
   if (waiting) waiting.textContent = String(counts.answerable);
-  if (inQueue && !current && counts.answerable > 0) {
+  if (!current && counts.answerable > 0) {
     show(await getHTML(itemUrl({})));
     hideBanner();
   }
@@ -292,6 +316,9 @@ const refreshCounts = coalesce(async () => {
 onLive((message) => {
   const campaignId = Number(page.campaignId);
   const forCurrent = current && message.contact_id === current.id;
+  if (message.event === "contacts_reassigned" && current && (message.contact_ids || []).includes(current.id)) {
+    return movedAway();
+  }
   if (message.event === "reply_received" || message.event === "contact_changed") {
     if (forCurrent) {
       refreshThread().catch(() => {});

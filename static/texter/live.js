@@ -43,7 +43,7 @@ function connect() {
   socket.addEventListener("close", (event) => {
     document.documentElement.dataset.live = "closed";
     clearInterval(keepAlive);
-    if (event.code === 4401) return; // not logged in: retrying cannot help
+    if (event.code === 4401 || event.code === 4403) return; // logged out, or no organization: retrying cannot help
     const wait = delay + Math.random() * delay * 0.3;
     delay = Math.min(delay * 2, 30000);
     setTimeout(connect, wait);

@@ -13,6 +13,10 @@ const stage = document.querySelector("[data-slot]");
 const progress = document.querySelector("[data-progress]");
 const MOVE_ON = new Set(["duplicate", "already_messaged", "opted_out", "not_assigned", "outside_hours"]);
 const PREFETCH_TTL = 60000;
+const MOVED_AWAY = {
+  gone: "This contact was reassigned by an organizer — moving on.",
+  opted_out: "This contact opted out — moving on.",
+};
 
 let done = 0; // contacts sent or skipped on this page
 let total = Number(page.total) || 0; // done + what can be sent now
@@ -57,9 +61,34 @@ function show(el, { announceName = true } = {}) {
   } else {
     current = null;
     prefetched = null;
+    el.querySelector("[data-request-more]")?.addEventListener("submit", requestMore);
     el.querySelector("[data-focus-target]")?.focus();
   }
   renderProgress();
+}
+
+// Dynamic assignment: "Request more" on the "All sent" screen brings the next batch in place.
+async function requestMore(event) {
+  event.preventDefault();
+  const form = event.target;
+  const button = form.querySelector("button");
+  const problem = form.closest("[data-item]")?.querySelector("[data-request-more-error]");
+  button.disabled = true;
+  try {
+    const result = await postJSON(form.action, {});
+    announce(result.message);
+    done = 0;
+    const el = await getHTML(itemUrl({}));
+    total = Number(el.dataset.sendable) || 0;
+    show(el);
+  } catch (error) {
+    button.disabled = false;
+    if (problem) {
+      problem.textContent = error.message;
+      problem.hidden = false;
+    }
+    announce(error.message, { error: true });
+  }
 }
 
 async function nextAfter(id) {
@@ -147,21 +176,41 @@ bindWorkKeys({
   send: () => current && send(),
 });
 
-// Live: more contacts assigned, or one of them changed. Update the count; never yank the contact.
+// The contact on screen was taken away (an organizer reassigned them, or they opted out): say so
+// and bring in the next one.
+async function movedAway(message) {
+  if (!current) return;
+  const { id } = current;
+  announce(message, { error: true });
+  prefetched = null;
+  done += 1;
+  await advance(id);
+}
+
+// Live: more contacts assigned, some taken away, or one of them changed. Update the count; the
+// contact on screen stays unless it is no longer the texter's to send to.
 const refreshCounts = coalesce(async () => {
-  const counts = await getJSON(page.countsUrl);
+  const shown = current?.id;
+  const counts = await getJSON(shown ? `${page.countsUrl}?contact=${shown}` : page.countsUrl);
   total = done + counts.sendable;
   renderProgress();
+  if (shown && current?.id === shown && !busy && counts.contact_state in MOVED_AWAY) {
+    return movedAway(MOVED_AWAY[counts.contact_state]);
+  }
   if (!current && counts.sendable > 0) show(await getHTML(itemUrl({})));
 });
 
 onLive((message) => {
   const campaignId = Number(page.campaignId);
-  if (message.event === "contact_changed") {
-    // Perhaps the contact fetched ahead opted out: fetch it again rather than show stale.
+  if (message.event === "contacts_reassigned" && current && (message.contact_ids || []).includes(current.id)) {
+    movedAway(MOVED_AWAY.gone);
+  } else if (message.event === "contact_changed") {
+    // Perhaps the contact fetched ahead opted out: fetch it again rather than show stale. (The one
+    // on screen is checked by refreshCounts.)
     if (current && message.contact_id !== current.id) prefetch();
     refreshCounts();
   } else if (message.event === "reconnected" || message.campaign_id === campaignId) {
+    if (message.event !== "reconnected") prefetch();
     refreshCounts();
   }
 });
