@@ -582,7 +582,7 @@ def past_conversations(
     opted out or closed by an organizer). `query` searches by name.
     """
     start = (max(page, 1) - 1) * PAST_PAGE_SIZE
-    contacts = Contact.objects.for_assignment(assignment)
+    contacts: QuerySet[Contact] = Contact.objects.for_assignment(assignment)
     if skipped:
         contacts = contacts.filter(status=ContactStatus.CLOSED)
     else:
@@ -597,7 +597,7 @@ def past_conversations(
 
 
 def contact_state_for_assignment(*, assignment: Assignment, contact_id: int) -> str:
-    """"ok", "opted_out", or "gone" (no longer in this assignment): the page asks after an
+    """ "ok", "opted_out", or "gone" (no longer in this assignment): the page asks after an
     organizer changed assignments or a contact changed. One statement."""
     row = Contact.objects.for_assignment(assignment).filter(pk=contact_id).values_list("is_opted_out", flat=True)
     states = list(row)

@@ -144,7 +144,9 @@ def test_request_more_stops_at_the_max_per_texter(dynamic: Campaign, texter: Use
     assert "limit of 4 contacts" in error.value.message
 
 
-def test_request_more_skips_opted_out_and_assigned_contacts(dynamic: Campaign, texter: User, other_texter: User) -> None:
+def test_request_more_skips_opted_out_and_assigned_contacts(
+    dynamic: Campaign, texter: User, other_texter: User
+) -> None:
     pool(dynamic, 1, is_opted_out=True)
     pool(dynamic, 1, assignment=AssignmentFactory.create(campaign=dynamic, texter=other_texter))
     pool(dynamic, 1, status=ContactStatus.CLOSED)

@@ -96,13 +96,13 @@ async def test_socket_from_a_foreign_origin_is_refused(texter: User) -> None:
 
 async def test_a_user_suspended_everywhere_is_refused(texter: User) -> None:
     await sync_to_async(Membership.objects.filter(user=texter).update)(role=Role.SUSPENDED)
-    communicator, connected = await _connect_as(texter)
+    _communicator, connected = await _connect_as(texter)
     assert not connected
 
 
 async def test_a_user_without_any_organization_is_refused(db: None) -> None:
     loner = await sync_to_async(UserFactory.create)(email="loner@example.com")
-    communicator, connected = await _connect_as(loner)
+    _communicator, connected = await _connect_as(loner)
     assert not connected
 
 
