@@ -15,7 +15,7 @@ from accounts.models import Organization, Role, User
 from campaigns.models import Campaign, Contact, ContactStatus, QuestionResponse
 from campaigns.services import campaign_start, contacts_assign, script_add_answer, script_set_first_message
 from spoke.testing import PASSWORD, MembershipFactory, UserFactory
-from tests_e2e.conftest import WEBHOOK_TOKEN, log_in, screenshot, wait_until_interactive
+from tests_e2e.conftest import WEBHOOK_TOKEN, log_in, wait_until_interactive
 from texting.models import Direction, Message, MessageStatus
 
 pytestmark = [pytest.mark.e2e, pytest.mark.django_db(transaction=True)]
@@ -49,7 +49,6 @@ def test_texter_sends_first_messages_with_the_keyboard_and_answers_a_reply(
     log_in(page, live_url, "ada@example.com", PASSWORD)
     send_button = page.get_by_role("link", name=re.compile("Send first messages"))
     expect(send_button).to_contain_text("3")
-    screenshot(page, "todos")
     send_button.click()
     wait_until_interactive(page)
 
@@ -57,8 +56,6 @@ def test_texter_sends_first_messages_with_the_keyboard_and_answers_a_reply(
         expect(page.locator("[data-compose]")).to_have_value(
             f"Hi {name}, this is Ada. Can we count on your vote? autorespond"
         )
-        if name == "Maria":
-            screenshot(page, "send-first-messages")
         # James is skipped with Ctrl+Y; the others are sent with Enter.
         page.keyboard.press("Control+y" if name == "James" else "Enter")
     expect(page.get_by_role("heading", name=re.compile("All sent"))).to_be_visible()
@@ -75,7 +72,6 @@ def test_texter_sends_first_messages_with_the_keyboard_and_answers_a_reply(
     page.get_by_role("link", name=re.compile("Respond")).click()
     wait_until_interactive(page)
     expect(page.locator(".thread-pane").first).to_contain_text("automatic reply")
-    screenshot(page, "replies")
     page.keyboard.press("1")
     expect(page.locator("[data-compose]")).to_have_value(re.compile(r"^Wonderful, thank you \w+!$"))
     page.keyboard.press("Control+Enter")

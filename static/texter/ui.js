@@ -4,6 +4,8 @@ import { describeLength } from "./segments.js";
 
 const status = document.querySelector("[data-status]");
 let statusTimer = null;
+// A message the server rendered (after a form) fades like any other.
+if (status?.textContent.trim()) statusTimer = setTimeout(() => (status.textContent = ""), 8000);
 
 // Say what happened in the page's aria-live region (shown as a toast).
 export function announce(message, { error = false } = {}) {
