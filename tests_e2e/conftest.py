@@ -11,8 +11,8 @@ import threading
 import urllib.parse
 import urllib.request
 from collections.abc import Iterator
-from contextlib import contextmanager
 from concurrent.futures import ThreadPoolExecutor
+from contextlib import contextmanager
 from functools import partial
 from pathlib import Path
 from typing import Any
@@ -122,7 +122,7 @@ def in_another_thread(task: Any) -> None:
     def run() -> None:
         try:
             task()
-        except BaseException as error:  # noqa: BLE001 (re-raised in the test's thread)
+        except BaseException as error:
             errors.append(error)
         finally:
             connections.close_all()

@@ -6,13 +6,12 @@ from __future__ import annotations
 import re
 
 import pytest
+from django.db import transaction
 from playwright.sync_api import Page, expect
 
 from accounts.models import Organization, Role, User
 from campaigns.models import Assignment, Campaign, Contact, ContactStatus
 from campaigns.services import campaign_start, script_set_first_message
-from django.db import transaction
-
 from core.live import publish_contacts_reassigned
 from spoke.testing import PASSWORD, MembershipFactory, UserFactory
 from tests_e2e.conftest import in_another_thread, log_in, screenshot, wait_until_interactive

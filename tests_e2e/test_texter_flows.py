@@ -8,7 +8,7 @@ import re
 import pytest
 from playwright.sync_api import Page, expect
 
-from accounts.models import Organization, Role, User
+from accounts.models import Organization, Role
 from campaigns.models import Campaign, Contact, ContactStatus, ContactTag, OptOut, QuestionResponse, Tag
 from campaigns.services import (
     campaign_start,
@@ -155,9 +155,7 @@ def test_a_reply_arrives_live_on_the_conversation_and_a_refresh_keeps_it(
     expect(name).to_have_text("Maria Lopez")
 
 
-def test_survey_answers_canned_responses_tags_and_opt_out(
-    conversations: Campaign, live_url: str, page: Page
-) -> None:
+def test_survey_answers_canned_responses_tags_and_opt_out(conversations: Campaign, live_url: str, page: Page) -> None:
     conversation_with(contact("Maria"), "Yes, I'll be there!")
     conversation_with(contact("James"), "Please stop texting me")
     open_replies(page, live_url)
