@@ -229,7 +229,6 @@ def test_past_and_skipped_lists_search_by_name(conversations: Campaign, live_url
     log_in(page, live_url, "ada@example.com", PASSWORD)
     card = page.locator(".card")
     expect(card.locator("[data-count='closed']")).to_have_text("1")
-    screenshot(page, "todos")
     card.get_by_role("link", name=re.compile("Past")).click()
     expect(page.locator(".past-list li")).to_have_count(2)
     page.get_by_label("Search by name").fill("okaf")

@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import nh3
-from django.db.models import Case, Count, Exists, IntegerField, OuterRef, Q, QuerySet, Subquery, Value, When
+from django.db.models import Case, Count, Exists, F, IntegerField, OuterRef, Q, QuerySet, Subquery, Value, When
 from django.utils import timezone
 
 from accounts.models import Membership, Organization, Role, User
@@ -263,7 +263,7 @@ def todo_list_for_texter(*, user: User, now: dt.datetime | None = None) -> TodoL
     """The texter's home page: three statements whatever the number of assignments and contacts."""
     organizations = texter_organizations(user=user)
     assignments = list(
-        assignments_for_texter(user=user).order_by("campaign__due_by", "campaign_id")
+        assignments_for_texter(user=user).order_by(F("campaign__due_by").asc(nulls_last=True), "campaign_id")
         if organizations
         else Assignment.objects.none()
     )

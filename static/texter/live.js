@@ -55,3 +55,9 @@ export function onLive(listener) {
   if (!socket) connect();
   return () => listeners.delete(listener);
 }
+
+// Drop the connection as a flaky network would (the browser tests use it to check the page
+// reconnects and catches up). The page reconnects by itself after the usual backoff.
+export function dropConnection() {
+  socket?.close(4000, "dropped");
+}
