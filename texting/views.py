@@ -191,13 +191,20 @@ def join_campaign(request: AuthenticatedHttpRequest, token: uuid.UUID) -> HttpRe
     if request.method not in ("GET", "POST"):
         return HttpResponse(status=405, headers={"Allow": "GET, POST"})
     is_member = campaign.organization in selectors.texter_organizations(user=request.user)
-    context: dict[str, Any] = {"campaign": campaign, "is_member": is_member}
+    context: dict[str, Any] = {
+        "campaign": campaign,
+        "is_member": is_member,
+        "colors": selectors.accent_colors(campaign.primary_color),
+    }
     if request.method == "POST":
         try:
             assignment_join(campaign=campaign, user=request.user)
         except ApplicationError as error:
             return render(request, "texter/join.html", {**context, "error": error.message}, status=error.status)
-        messages.success(request, f"You joined {campaign.title}. Ask for contacts when you're ready to text.")
+        if campaign.is_started:
+            messages.success(request, f"You joined {campaign.title}. Ask for contacts when you're ready to text.")
+        else:
+            messages.success(request, f"You joined {campaign.title}. It shows up here when the organizers start it.")
         return redirect("texter:todos")
     return render(request, "texter/join.html", context, status=200 if is_member else 403)
 

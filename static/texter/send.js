@@ -15,8 +15,10 @@ const MOVE_ON = new Set(["duplicate", "already_messaged", "opted_out", "not_assi
 const PREFETCH_TTL = 60000;
 const MOVED_AWAY = {
   gone: "This contact was reassigned by an organizer — moving on.",
+  released: "You handed your unsent contacts back — moving on.",
   opted_out: "This contact opted out — moving on.",
 };
+let handedBack = false; // "Done for today" from another tab took the contacts away, not an organizer
 
 let done = 0; // contacts sent or skipped on this page
 let total = Number(page.total) || 0; // done + what can be sent now
@@ -195,7 +197,9 @@ const refreshCounts = coalesce(async () => {
   total = done + counts.sendable;
   renderProgress();
   if (shown && current?.id === shown && !busy && counts.contact_state in MOVED_AWAY) {
-    return movedAway(MOVED_AWAY[counts.contact_state]);
+    const reason = counts.contact_state === "gone" && handedBack ? "released" : counts.contact_state;
+    handedBack = false;
+    return movedAway(MOVED_AWAY[reason]);
   }
   if (!current && counts.sendable > 0) show(await getHTML(itemUrl({})));
 });
@@ -210,6 +214,7 @@ onLive((message) => {
     if (current && message.contact_id !== current.id) prefetch();
     refreshCounts();
   } else if (message.event === "reconnected" || message.campaign_id === campaignId) {
+    if (message.event === "counts_changed" && message.released) handedBack = true;
     if (message.event !== "reconnected") prefetch();
     refreshCounts();
   }

@@ -273,3 +273,13 @@ def test_request_more_view_runs_a_fixed_number_of_statements(
     ContactFactory.create_batch(20, campaign=dynamic, timezone="America/Chicago")
     with assert_statements(7):
         assert json.loads(client.post(url, HTTP_ACCEPT="application/json").content)["added"] == 2
+
+
+def test_joining_before_the_start_says_when_the_campaign_shows_up(
+    client: Client, texter: User, dynamic: Campaign
+) -> None:
+    Campaign.objects.filter(pk=dynamic.pk).update(is_started=False)
+    client.force_login(texter)
+    response = client.post(reverse("texter:join", args=[dynamic.join_token]), follow=True)
+    assert "It shows up here when the organizers start it" in response.content.decode()
+    assert Assignment.objects.filter(campaign=dynamic, texter=texter).exists()
