@@ -11,7 +11,7 @@ from playwright.sync_api import Page, expect
 
 from accounts.models import Organization, Role, User
 from campaigns.models import Assignment, Campaign, Contact, ContactStatus
-from campaigns.services import campaign_start, script_set_first_message
+from campaigns.services import assignment_unassign, campaign_start, script_set_first_message
 from core.live import publish_contacts_reassigned
 from spoke.testing import PASSWORD, MembershipFactory, UserFactory
 from tests_e2e.conftest import in_another_thread, log_in, screenshot, wait_until_interactive
@@ -116,3 +116,24 @@ def test_a_contact_reassigned_away_moves_the_page_on(
     expect(page.locator("[data-status]")).to_contain_text("1 contact went back for other texters")
     assert Contact.objects.get(first_name="James").assignment is None
     assert Contact.objects.get(first_name="James").status == ContactStatus.NEEDS_MESSAGE
+
+
+def test_an_organizer_taking_the_unsent_contacts_back_moves_the_page_on(
+    dynamic_campaign: Campaign, redis_live_url: str, redis_channel_layer: None, page: Page
+) -> None:
+    texter = User.objects.get(email="ada@example.com")
+    assignment = Assignment.objects.create(campaign=dynamic_campaign, texter=texter)
+    Contact.objects.filter(first_name__in=["Maria", "James"]).update(assignment=assignment)
+    log_in(page, redis_live_url, "ada@example.com", PASSWORD)
+    page.get_by_role("link", name=re.compile("Send first messages")).click()
+    wait_until_interactive(page)
+    expect(page.locator("html[data-live='open']")).to_have_count(1)
+    expect(page.locator(".contact-name")).to_have_text("Maria Doe")
+
+    # The back office's "unassign" (in another process) says only "assignments changed": the page
+    # re-checks the contact it shows.
+    in_another_thread(lambda: assignment_unassign(assignment=assignment))
+
+    expect(page.locator("[data-status]")).to_contain_text("reassigned by an organizer")
+    expect(page.get_by_role("heading", name=re.compile("All sent"))).to_be_visible()
+    assert not Message.objects.exists()
