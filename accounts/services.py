@@ -134,9 +134,7 @@ def owner_staff_sync(*, user: User) -> None:
 # --- Invitations ------------------------------------------------------------------------------
 
 
-def invite_create(
-    *, organization: Organization, role: str, email: str = "", acting_user: User | None = None
-) -> Invite:
+def invite_create(*, organization: Organization, role: str, email: str = "", acting_user: User | None = None) -> Invite:
     """A join link for the organization with `role`, valid for INVITE_MAX_AGE_DAYS."""
     if role not in Role.values or role == Role.SUSPENDED:
         choices = ", ".join(r for r in Role.values if r != Role.SUSPENDED)

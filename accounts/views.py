@@ -26,7 +26,9 @@ class SignUpForm(forms.Form):
     def clean_email(self) -> str:
         email = self.cleaned_data["email"].strip().lower()
         if User.objects.filter(email__iexact=email).exists():
-            raise ValidationError("There is already an account with this email: log in first, then open the link again.")
+            raise ValidationError(
+                "There is already an account with this email: log in first, then open the link again."
+            )
         return email
 
     def clean(self) -> dict[str, object]:

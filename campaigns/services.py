@@ -64,7 +64,9 @@ def campaign_start(*, campaign: Campaign, acting_user: User | None = None) -> Ca
         locked.started_at = timezone.now()
         locked.save(update_fields=["is_started", "started_at", "updated_at"])
         _publish_assignments_changed(campaign=locked)
-        event_emit(organization_id=locked.organization_id, event=Event.CAMPAIGN_STARTED, payload=_campaign_payload(locked))
+        event_emit(
+            organization_id=locked.organization_id, event=Event.CAMPAIGN_STARTED, payload=_campaign_payload(locked)
+        )
     # The caller's instance too, as campaign_archive does: code that goes on using it must not
     # see a stale "not started".
     campaign.is_started, campaign.started_at = locked.is_started, locked.started_at
@@ -77,7 +79,9 @@ def campaign_archive(*, campaign: Campaign, archived: bool = True) -> Campaign:
     campaign.is_archived = archived
     _publish_assignments_changed(campaign=campaign)
     if archived:
-        event_emit(organization_id=campaign.organization_id, event=Event.CAMPAIGN_FINISHED, payload=_campaign_payload(campaign))
+        event_emit(
+            organization_id=campaign.organization_id, event=Event.CAMPAIGN_FINISHED, payload=_campaign_payload(campaign)
+        )
     return campaign
 
 
@@ -219,7 +223,11 @@ def optout_create(
             reason=reason,
             created_by=acting_user,
         )
-        event_emit(organization_id=org_id, event=Event.OPTOUT_CREATED, payload={"cell": cell, "source": str(source), "reason": reason})
+        event_emit(
+            organization_id=org_id,
+            event=Event.OPTOUT_CREATED,
+            payload={"cell": cell, "source": str(source), "reason": reason},
+        )
     still_open = Contact.objects.filter(campaign__organization_id=org_id, cell=cell).exclude(
         is_opted_out=True, status=ContactStatus.CLOSED
     )
@@ -283,7 +291,9 @@ def question_response_set(*, contact: Contact, step: InteractionStep) -> Questio
             payload=lambda: {
                 **_contact_payload(contact),
                 "interaction_step_id": question_step_id,
-                "question": InteractionStep.objects.filter(pk=question_step_id).values_list("question", flat=True).first(),
+                "question": InteractionStep.objects.filter(pk=question_step_id)
+                .values_list("question", flat=True)
+                .first(),
                 "answer": step.answer_option,
             },
         )
@@ -420,3 +430,21 @@ def campaign_copy(*, campaign: Campaign, title: str | None = None, acting_user: 
         ]
     )
     return copy
+
+
+@transaction.atomic
+def contacts_reassign(*, campaign: Campaign, contact_ids: Iterable[int], texter: User) -> int:
+    """Move these contacts of the campaign (conversations included) to `texter`; returns how many.
+
+    Ids of other campaigns' contacts are ignored. The previous texters' pages and the new one's
+    are told on commit."""
+    if campaign.is_archived:
+        raise ApplicationError("This campaign is archived: unarchive it before reassigning contacts.")
+    assignment, _ = Assignment.objects.get_or_create(campaign=campaign, texter=texter)
+    contacts = Contact.objects.filter(campaign=campaign, id__in=list(contact_ids)).exclude(assignment=assignment)
+    previous = set(contacts.exclude(assignment__isnull=True).values_list("assignment__texter_id", flat=True))
+    moved = contacts.update(assignment=assignment, updated_at=timezone.now())
+    if moved:
+        for texter_id in previous | {texter.pk}:
+            publish_on_commit(texter_group(texter_id), "assignments_changed", campaign_id=campaign.pk)
+    return moved

@@ -26,7 +26,8 @@ class Event(models.TextChoices):
 TEST_EVENT = "webhook.test"
 
 validate_webhook_url = URLValidator(
-    schemes=["http", "https"], message="Enter a web address starting with https:// (or http://), like https://example.org/spoke."
+    schemes=["http", "https"],
+    message="Enter a web address starting with https:// (or http://), like https://example.org/spoke.",
 )
 
 
@@ -39,7 +40,9 @@ class WebhookEndpoint(models.Model):
     url = models.URLField("URL", max_length=500, validators=[validate_webhook_url])
     description = models.CharField(max_length=200, blank=True)
     secret = models.CharField(
-        max_length=100, default=new_secret, help_text="Shared secret: the receiver checks each request's signature with it."
+        max_length=100,
+        default=new_secret,
+        help_text="Shared secret: the receiver checks each request's signature with it.",
     )
     events = models.JSONField(default=list, blank=True, help_text="The events sent to this endpoint.")
     is_active = models.BooleanField("active", default=True)

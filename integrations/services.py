@@ -37,13 +37,20 @@ def endpoint_create(
     acting_user: User | None = None,
 ) -> WebhookEndpoint:
     """Register an endpoint; refuses (ApplicationError) an address that is not http(s) or an unknown event."""
-    endpoint = WebhookEndpoint(organization=organization, url=url.strip(), events=sorted(set(events)), description=description)
+    endpoint = WebhookEndpoint(
+        organization=organization, url=url.strip(), events=sorted(set(events)), description=description
+    )
     try:
         endpoint.full_clean(exclude=["organization"])
     except ValidationError as error:
         raise ApplicationError(" ".join(" ".join(messages) for messages in error.message_dict.values())) from error
     endpoint.save()
-    logger.info("webhook endpoint %s added to organization %s by user %s", endpoint.pk, organization.pk, getattr(acting_user, "pk", None))
+    logger.info(
+        "webhook endpoint %s added to organization %s by user %s",
+        endpoint.pk,
+        organization.pk,
+        getattr(acting_user, "pk", None),
+    )
     return endpoint
 
 

@@ -31,9 +31,9 @@ from core.errors import ApplicationError
 from core.jobs import enqueue
 from core.live import publish_on_commit, texter_group
 from texting.errors import ErrorAction, describe
+from texting.events import message_status_event_emit
 from texting.models import STATUS_RANK, Direction, Message, MessageStatus
 from texting.providers.base import InboundSMS, StatusReport
-from texting.events import message_status_event_emit
 from texting.segments import clean_text, segment_count
 
 logger = logging.getLogger(__name__)
