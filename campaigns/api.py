@@ -229,6 +229,7 @@ class InteractionStepSerializer(serializers.ModelSerializer[InteractionStep]):
     class Meta:
         model = InteractionStep
         fields = ["id", "campaign", "parent", "answer_option", "script", "question", "position"]
+        validators: list[Any] = []  # the one-root rule is checked in validate(), with a clearer message
 
     def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:
         campaign = attrs.get("campaign") or getattr(self.instance, "campaign", None)

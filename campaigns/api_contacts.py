@@ -187,7 +187,7 @@ class ImportJobViewSet(ScopedMixin, viewsets.ReadOnlyModelViewSet[ImportJob]):
 
 
 class AssignmentSerializer(serializers.ModelSerializer[Assignment]):
-    contacts = serializers.IntegerField(read_only=True, help_text="Contacts assigned.")
+    contacts = serializers.IntegerField(source="contact_count", read_only=True, help_text="Contacts assigned.")
     to_send = serializers.IntegerField(read_only=True, help_text="Of which waiting for a first message.")
 
     class Meta:
@@ -231,7 +231,7 @@ class AssignmentViewSet(
 
     def get_queryset(self) -> QuerySet[Assignment]:
         queryset = self.scoped(Assignment.objects.order_by("id")).annotate(
-            contacts=Count("contacts"),
+            contact_count=Count("contacts"),
             to_send=Count(
                 "contacts",
                 filter=Q(contacts__status=ContactStatus.NEEDS_MESSAGE, contacts__is_opted_out=False),
