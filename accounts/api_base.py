@@ -11,7 +11,7 @@ from typing import Any, ClassVar
 
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.db.models import QuerySet
-from rest_framework import exceptions, permissions
+from rest_framework import exceptions, permissions, serializers
 from rest_framework.pagination import LimitOffsetPagination
 from rest_framework.request import Request
 from rest_framework.response import Response
@@ -21,6 +21,17 @@ from rest_framework.views import exception_handler as drf_exception_handler
 from accounts.admin_scoping import OrganizerScope, organization_id_through, organizer_scope, scoped
 from accounts.models import Organization, Role
 from core.errors import ApplicationError
+
+
+# The largest id a database column holds: a bigger number is a client's mistake, not a 500.
+MAX_ID = 2**63 - 1
+
+
+class IdField(serializers.IntegerField):
+    def __init__(self, **kwargs: Any) -> None:
+        kwargs.setdefault("min_value", 1)
+        kwargs.setdefault("max_value", MAX_ID)
+        super().__init__(**kwargs)
 
 
 class Pagination(LimitOffsetPagination):
@@ -57,6 +68,8 @@ class ScopedMixin:
     permission_classes: ClassVar[list[type[permissions.BasePermission]]] = [IsOrganizer]
     organization_lookup: ClassVar[str] = "organization"
     view_role: ClassVar[Role] = Role.SUPERVOLUNTEER
+    # Ids in paths are numbers a database can hold; anything else is a 404 before any query.
+    lookup_value_regex = r"[0-9]{1,18}"
 
     @property
     def scope(self) -> OrganizerScope:
@@ -93,9 +106,12 @@ def int_param(request: Request, name: str) -> int | None:
     if value in (None, ""):
         return None
     try:
-        return int(value)
+        number = int(value)
     except ValueError as exc:
         raise exceptions.ValidationError({name: [f"{name} must be a whole number."]}) from exc
+    if not -MAX_ID <= number <= MAX_ID:
+        raise exceptions.ValidationError({name: [f"{name} is too large to be an id."]})
+    return number
 
 
 def bool_param(request: Request, name: str) -> bool | None:

@@ -17,7 +17,7 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 
 from accounts.admin_scoping import organizer_scope, scoped
-from accounts.api_base import ScopedMixin, bool_param, int_param
+from accounts.api_base import MAX_ID, IdField, ScopedMixin, bool_param, int_param
 from accounts.models import Role
 from campaigns.models import Campaign, CannedResponse, InteractionStep
 from campaigns.services import campaign_archive, campaign_copy, campaign_start
@@ -66,7 +66,7 @@ class CampaignSerializer(serializers.ModelSerializer[Campaign]):
 
 
 class CampaignCreateSerializer(CampaignSerializer):
-    organization = serializers.IntegerField(help_text="The organization's id (you must be admin or owner there).")
+    organization = IdField(help_text="The organization's id (you must be admin or owner there).")
 
     class Meta(CampaignSerializer.Meta):
         read_only_fields = ["is_started", "started_at", "is_archived", "created_at", "updated_at"]
@@ -212,6 +212,11 @@ class ScopedRelatedField(serializers.PrimaryKeyRelatedField[Any]):
     def __init__(self, *, model: Any, lookup: str, **kwargs: Any) -> None:
         self.model, self.lookup = model, lookup
         super().__init__(**kwargs)
+
+    def to_internal_value(self, data: Any) -> Any:
+        if isinstance(data, bool) or not isinstance(data, int | str) or not str(data).isdigit() or int(data) > MAX_ID:
+            self.fail("incorrect_type", data_type=type(data).__name__)
+        return super().to_internal_value(data)
 
     def get_queryset(self) -> QuerySet[Any]:
         ids = organizer_scope(self.context["request"]).organization_ids(Role.SUPERVOLUNTEER)

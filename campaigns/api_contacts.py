@@ -15,7 +15,7 @@ from rest_framework.parsers import FormParser, JSONParser, MultiPartParser
 from rest_framework.request import Request
 from rest_framework.response import Response
 
-from accounts.api_base import ScopedMixin, int_param
+from accounts.api_base import IdField, ScopedMixin, int_param
 from accounts.models import Role, User
 from accounts.selectors import texters_for_organization
 from campaigns.api import CampaignField
@@ -198,7 +198,7 @@ class AssignmentSerializer(serializers.ModelSerializer[Assignment]):
 
 class AssignSerializer(serializers.Serializer[Any]):
     campaign = CampaignField()
-    texter = serializers.IntegerField(help_text="The texter's user id (a member of the campaign's organization).")
+    texter = IdField(help_text="The texter's user id (a member of the campaign's organization).")
     count = serializers.IntegerField(
         min_value=0, max_value=10_000_000, help_text="How many more unassigned contacts to give them."
     )
@@ -206,13 +206,13 @@ class AssignSerializer(serializers.Serializer[Any]):
 
 class SplitSerializer(serializers.Serializer[Any]):
     campaign = CampaignField()
-    texters = serializers.ListField(child=serializers.IntegerField(), min_length=1, max_length=10_000)
+    texters = serializers.ListField(child=IdField(), min_length=1, max_length=10_000)
 
 
 class ReassignSerializer(serializers.Serializer[Any]):
     campaign = CampaignField()
-    texter = serializers.IntegerField(help_text="Who gets the contacts.")
-    contacts = serializers.ListField(child=serializers.IntegerField(), min_length=1, max_length=100_000)
+    texter = IdField(help_text="Who gets the contacts.")
+    contacts = serializers.ListField(child=IdField(), min_length=1, max_length=100_000)
 
 
 class AssignResultSerializer(serializers.Serializer[Any]):

@@ -11,7 +11,7 @@ from rest_framework.decorators import action
 from rest_framework.request import Request
 from rest_framework.response import Response
 
-from accounts.api_base import ScopedMixin, int_param
+from accounts.api_base import IdField, ScopedMixin, int_param
 from accounts.models import Role
 from campaigns.models import OptOut, OptOutSource, Tag
 from campaigns.phones import normalize_cell
@@ -26,7 +26,7 @@ class OptOutSerializer(serializers.ModelSerializer[OptOut]):
 
 
 class OptOutCreateSerializer(serializers.Serializer[Any]):
-    organization = serializers.IntegerField()
+    organization = IdField()
     cell = serializers.CharField(max_length=40, help_text="A phone number; stored as E.164.")
     reason = serializers.CharField(max_length=1000, required=False, allow_blank=True, default="")
 
@@ -95,7 +95,7 @@ class OptOutViewSet(ScopedMixin, mixins.ListModelMixin, mixins.RetrieveModelMixi
 
 
 class TagSerializer(serializers.ModelSerializer[Tag]):
-    organization = serializers.IntegerField(source="organization_id")
+    organization = IdField(source="organization_id")
 
     class Meta:
         model = Tag

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from django.urls import path
+from django.urls import path, re_path
 from drf_spectacular.views import SpectacularAPIView, SpectacularRedocView, SpectacularSwaggerView
 from rest_framework.routers import DefaultRouter
 
@@ -25,7 +25,7 @@ router.register("optouts", OptOutViewSet, basename="optout")
 router.register("tags", TagViewSet, basename="tag")
 
 urlpatterns = [
-    path("campaigns/<int:pk>/stats/", CampaignStatsView.as_view(), name="campaign-stats"),
+    re_path(r"^campaigns/(?P<pk>[0-9]{1,18})/stats/$", CampaignStatsView.as_view(), name="campaign-stats"),
     path("schema/", SpectacularAPIView.as_view(), name="api-schema"),
     path("docs/", SpectacularSwaggerView.as_view(url_name="api-schema"), name="api-docs"),
     path("redoc/", SpectacularRedocView.as_view(url_name="api-schema"), name="api-redoc"),

@@ -98,7 +98,7 @@ class CampaignStatsView(ScopedMixin, APIView):
     """Per-campaign counts: contacts by status, messages by status, survey answers."""
 
     @extend_schema(responses=StatsSerializer)
-    def get(self, request: Request, pk: int) -> Response:
+    def get(self, request: Request, pk: str) -> Response:
         campaign = get_object_or_404(self.scoped(Campaign.objects.select_related("organization")), pk=pk)
         counts = contact_counts_for_campaign(campaign=campaign)
         sent: dict[str, int] = dict.fromkeys([s for s in MessageStatus.values if s != MessageStatus.RECEIVED], 0)
