@@ -22,7 +22,6 @@ from accounts.admin_scoping import OrganizerScope, organization_id_through, orga
 from accounts.models import Organization, Role
 from core.errors import ApplicationError
 
-
 # The largest id a database column holds: a bigger number is a client's mistake, not a 500.
 MAX_ID = 2**63 - 1
 

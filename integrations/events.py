@@ -12,7 +12,7 @@ the organization wants the event, so a caller need not load anything for nobody.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Mapping
 from typing import Any
 
 from django.core.cache import cache
@@ -21,51 +21,42 @@ from django.utils import timezone
 
 from core.jobs import enqueue
 
-ANY_KEY = "integrations:events:any"
-_ORG_KEY = "integrations:events:org:{}"
+# One cache entry: organization id -> the events its active endpoints want. Only organizations
+# with endpoints appear, so it stays small, and one read answers both "does anyone want this
+# event?" and "does this organization?".
+SUBSCRIPTIONS_KEY = "integrations:subscriptions"
 
 
-def _org_key(organization_id: int) -> str:
-    return _ORG_KEY.format(organization_id)
+def subscriptions() -> dict[int, frozenset[str]]:
+    """Every organization's subscribed events (cached; one statement to rebuild)."""
+    cached = cache.get(SUBSCRIPTIONS_KEY)
+    if cached is None:
+        from integrations.models import WebhookEndpoint
 
-
-def _collect(rows: Iterable[Any]) -> frozenset[str]:
-    return frozenset(event for events in rows if isinstance(events, list) for event in events)
+        built: dict[int, set[str]] = {}
+        for organization_id, events in WebhookEndpoint.objects.filter(is_active=True).values_list(
+            "organization_id", "events"
+        ):
+            built.setdefault(organization_id, set()).update(e for e in events or [] if isinstance(e, str))
+        cached = {org_id: frozenset(events) for org_id, events in built.items() if events}
+        cache.set(SUBSCRIPTIONS_KEY, cached, timeout=None)
+    return cached  # type: ignore[no-any-return]
 
 
 def subscribed_events_anywhere() -> frozenset[str]:
-    """Events some active endpoint of any organization wants (cached)."""
-    events = cache.get(ANY_KEY)
-    if events is None:
-        from integrations.models import WebhookEndpoint
-
-        events = _collect(WebhookEndpoint.objects.filter(is_active=True).values_list("events", flat=True))
-        cache.set(ANY_KEY, events, timeout=None)
-    return frozenset(events)
+    return frozenset().union(*subscriptions().values())
 
 
 def subscribed_events(*, organization_id: int) -> frozenset[str]:
-    """Events the organization's active endpoints want (cached)."""
-    key = _org_key(organization_id)
-    events = cache.get(key)
-    if events is None:
-        from integrations.models import WebhookEndpoint
-
-        events = _collect(
-            WebhookEndpoint.objects.filter(organization_id=organization_id, is_active=True).values_list(
-                "events", flat=True
-            )
-        )
-        cache.set(key, events, timeout=None)
-    return frozenset(events)
+    return subscriptions().get(organization_id, frozenset())
 
 
-def subscriptions_changed(*, organization_id: int) -> None:
+def subscriptions_changed(*, organization_id: int | None = None) -> None:
     """Forget the cached subscriptions (an endpoint was added, changed or removed): now and
-    again on commit, so a request that filled the cache with the old rows meanwhile is undone."""
+    again on commit, so a request that refilled the cache from the old rows meanwhile is undone."""
 
     def forget() -> None:
-        cache.delete_many([ANY_KEY, _org_key(organization_id)])
+        cache.delete(SUBSCRIPTIONS_KEY)
 
     forget()
     transaction.on_commit(forget)
@@ -73,7 +64,7 @@ def subscriptions_changed(*, organization_id: int) -> None:
 
 def subscriptions_assume_none() -> None:
     """Record that no endpoint exists anywhere (an empty database: tests, a fresh install)."""
-    cache.set(ANY_KEY, frozenset(), timeout=None)
+    cache.set(SUBSCRIPTIONS_KEY, {}, timeout=None)
 
 
 def event_wanted_anywhere(event: str) -> bool:
@@ -89,10 +80,11 @@ def event_emit(
     """Send `event` with `payload` (JSON values) to the organization's endpoints that want it,
     once the current transaction commits. Does nothing, and reads nothing from the database,
     when no endpoint anywhere wants the event."""
-    if event not in subscribed_events_anywhere():
+    wanted = subscriptions()
+    if not any(event in events for events in wanted.values()):
         return
     org_id = organization_id() if callable(organization_id) else organization_id
-    if org_id is None or event not in subscribed_events(organization_id=org_id):
+    if org_id is None or event not in wanted.get(org_id, frozenset()):
         return
     data = dict(payload() if callable(payload) else payload)
     from integrations import jobs

@@ -41,7 +41,9 @@ def patch(client: Client, url: str, data: object) -> object:
 # --- Organizations ---------------------------------------------------------------------------------
 
 
-def test_organizations_lists_mine_with_my_role(owner_client: Client, organization: object, other_organization: object) -> None:
+def test_organizations_lists_mine_with_my_role(
+    owner_client: Client, organization: object, other_organization: object
+) -> None:
     rows = owner_client.get("/api/v1/organizations/").json()["results"]
     assert [(row["name"], row["role"]) for row in rows] == [("Vote Forward", "owner")]
 
@@ -53,10 +55,16 @@ def test_owner_creates_and_edits_a_campaign(owner_client: Client, organization: 
     response = post(owner_client, "/api/v1/campaigns/", {"organization": organization.pk, "title": "GOTV"})  # type: ignore[attr-defined]
     assert response.status_code == 201, response.content  # type: ignore[attr-defined]
     campaign_id = response.json()["id"]  # type: ignore[attr-defined]
-    response = patch(owner_client, f"/api/v1/campaigns/{campaign_id}/", {"description": "Turnout", "texting_hours_start": 10})
+    response = patch(
+        owner_client, f"/api/v1/campaigns/{campaign_id}/", {"description": "Turnout", "texting_hours_start": 10}
+    )
     assert response.status_code == 200  # type: ignore[attr-defined]
     campaign = Campaign.objects.get(pk=campaign_id)
-    assert (campaign.organization_id, campaign.description, campaign.texting_hours_start) == (organization.pk, "Turnout", 10)  # type: ignore[attr-defined]
+    assert (campaign.organization_id, campaign.description, campaign.texting_hours_start) == (
+        organization.pk,
+        "Turnout",
+        10,
+    )  # type: ignore[attr-defined]
 
 
 def test_campaign_edit_is_validated_like_the_back_office(owner_client: Client, campaign: Campaign) -> None:
@@ -105,13 +113,20 @@ def test_archive_and_unarchive(owner_client: Client, campaign: Campaign) -> None
     assert campaign.is_archived is False
 
 
-def test_copy_keeps_script_and_canned_responses_not_contacts(owner_client: Client, campaign: Campaign, contact: Contact) -> None:
+def test_copy_keeps_script_and_canned_responses_not_contacts(
+    owner_client: Client, campaign: Campaign, contact: Contact
+) -> None:
     response = post(owner_client, f"/api/v1/campaigns/{campaign.pk}/copy/", {"title": "GOTV again"})
     assert response.status_code == 201  # type: ignore[attr-defined]
     copy = Campaign.objects.get(pk=response.json()["id"])  # type: ignore[attr-defined]
     assert copy.title == "GOTV again" and not copy.is_started
-    original_tree = sorted((s.answer_option, s.script, s.parent.answer_option if s.parent else None) for s in campaign.interaction_steps.all())
-    copied_tree = sorted((s.answer_option, s.script, s.parent.answer_option if s.parent else None) for s in copy.interaction_steps.all())
+    original_tree = sorted(
+        (s.answer_option, s.script, s.parent.answer_option if s.parent else None)
+        for s in campaign.interaction_steps.all()
+    )
+    copied_tree = sorted(
+        (s.answer_option, s.script, s.parent.answer_option if s.parent else None) for s in copy.interaction_steps.all()
+    )
     assert copied_tree == original_tree
     assert CannedResponse.objects.filter(campaign=copy).count() == 1
     assert not copy.contacts.exists() and not copy.assignments.exists()
@@ -133,7 +148,9 @@ def test_campaign_list_is_paginated(owner_client: Client, organization: object) 
 # --- Script and canned responses ----------------------------------------------------------------
 
 
-def test_script_steps_list_and_add_an_answer(owner_client: Client, campaign: Campaign, root_step: InteractionStep) -> None:
+def test_script_steps_list_and_add_an_answer(
+    owner_client: Client, campaign: Campaign, root_step: InteractionStep
+) -> None:
     rows = owner_client.get(f"/api/v1/interaction-steps/?campaign={campaign.pk}").json()["results"]
     assert len(rows) == 4
     response = post(
@@ -147,17 +164,23 @@ def test_script_steps_list_and_add_an_answer(owner_client: Client, campaign: Cam
     assert "first message" in response.json()["parent"][0]  # type: ignore[attr-defined]
 
 
-def test_step_with_a_foreign_campaign_or_parent_is_refused(outsider_client: Client, campaign: Campaign, root_step: InteractionStep) -> None:
+def test_step_with_a_foreign_campaign_or_parent_is_refused(
+    outsider_client: Client, campaign: Campaign, root_step: InteractionStep
+) -> None:
     response = post(outsider_client, "/api/v1/interaction-steps/", {"campaign": campaign.pk, "script": "x"})
     assert response.status_code == 400  # type: ignore[attr-defined]
     assert outsider_client.get(f"/api/v1/interaction-steps/{root_step.pk}/").status_code == 404
 
 
 def test_canned_responses_crud(owner_client: Client, campaign: Campaign) -> None:
-    response = post(owner_client, "/api/v1/canned-responses/", {"campaign": campaign.pk, "title": "Where", "text": "At school"})
+    response = post(
+        owner_client, "/api/v1/canned-responses/", {"campaign": campaign.pk, "title": "Where", "text": "At school"}
+    )
     assert response.status_code == 201  # type: ignore[attr-defined]
     response_id = response.json()["id"]  # type: ignore[attr-defined]
-    assert patch(owner_client, f"/api/v1/canned-responses/{response_id}/", {"text": "At the library"}).status_code == 200  # type: ignore[attr-defined]
+    assert (
+        patch(owner_client, f"/api/v1/canned-responses/{response_id}/", {"text": "At the library"}).status_code == 200
+    )  # type: ignore[attr-defined]
     assert CannedResponse.objects.get(pk=response_id).text == "At the library"
     assert owner_client.delete(f"/api/v1/canned-responses/{response_id}/").status_code == 204
 
@@ -186,7 +209,9 @@ def test_import_a_csv_upload_as_a_job(
     assert (status["status"], status["progress"], status["imported"], status["invalid_cell"]) == ("done", 100, 1, 1)
 
 
-def test_import_a_json_list(owner_client: Client, organization: object, django_capture_on_commit_callbacks: Any) -> None:
+def test_import_a_json_list(
+    owner_client: Client, organization: object, django_capture_on_commit_callbacks: Any
+) -> None:
     campaign = Campaign.objects.create(organization=organization, title="Fresh")  # type: ignore[misc]
     contacts = [
         {"firstName": "Ada", "lastName": "L", "cell": "+12025550175", "custom_fields": {"color": "green"}},
@@ -201,7 +226,11 @@ def test_import_a_json_list(owner_client: Client, organization: object, django_c
 
 
 def test_import_refuses_a_started_campaign_and_bad_input(owner_client: Client, campaign: Campaign) -> None:
-    response = post(owner_client, "/api/v1/contacts/import/", {"campaign": campaign.pk, "contacts": [{"firstName": "A", "lastName": "B", "cell": "1"}]})
+    response = post(
+        owner_client,
+        "/api/v1/contacts/import/",
+        {"campaign": campaign.pk, "contacts": [{"firstName": "A", "lastName": "B", "cell": "1"}]},
+    )
     assert response.status_code == 400  # type: ignore[attr-defined]
     assert "started" in response.json()["detail"]  # type: ignore[attr-defined]
     response = post(owner_client, "/api/v1/contacts/import/", {"campaign": campaign.pk})
@@ -210,7 +239,11 @@ def test_import_refuses_a_started_campaign_and_bad_input(owner_client: Client, c
 
 def test_outsider_cannot_import_into_another_organization(outsider_client: Client, organization: object) -> None:
     campaign = Campaign.objects.create(organization=organization, title="Fresh")  # type: ignore[misc]
-    response = post(outsider_client, "/api/v1/contacts/import/", {"campaign": campaign.pk, "contacts": [{"firstName": "A", "lastName": "B", "cell": "2025550175"}]})
+    response = post(
+        outsider_client,
+        "/api/v1/contacts/import/",
+        {"campaign": campaign.pk, "contacts": [{"firstName": "A", "lastName": "B", "cell": "2025550175"}]},
+    )
     assert response.status_code == 400  # type: ignore[attr-defined]
     assert not ImportJob.objects.exists()
 
@@ -218,16 +251,28 @@ def test_outsider_cannot_import_into_another_organization(outsider_client: Clien
 # --- Assignments --------------------------------------------------------------------------------
 
 
-def test_assign_split_reassign_and_unassign(owner_client: Client, organization: object, texter: User, other_texter: User) -> None:
+def test_assign_split_reassign_and_unassign(
+    owner_client: Client, organization: object, texter: User, other_texter: User
+) -> None:
     campaign = Campaign.objects.create(organization=organization, title="Fresh")  # type: ignore[misc]
     contacts = ContactFactory.create_batch(4, campaign=campaign)
-    response = post(owner_client, "/api/v1/assignments/assign/", {"campaign": campaign.pk, "texter": texter.pk, "count": 1})
+    response = post(
+        owner_client, "/api/v1/assignments/assign/", {"campaign": campaign.pk, "texter": texter.pk, "count": 1}
+    )
     assert response.json() == {"assigned": {str(texter.pk): 1}}  # type: ignore[attr-defined]
-    response = post(owner_client, "/api/v1/assignments/split-evenly/", {"campaign": campaign.pk, "texters": [texter.pk, other_texter.pk]})
+    response = post(
+        owner_client,
+        "/api/v1/assignments/split-evenly/",
+        {"campaign": campaign.pk, "texters": [texter.pk, other_texter.pk]},
+    )
     assert sum(response.json()["assigned"].values()) == 3  # type: ignore[attr-defined]
     rows = owner_client.get(f"/api/v1/assignments/?campaign={campaign.pk}").json()["results"]
     assert sorted(row["contacts"] for row in rows) == [1, 3]  # 1 + 2 of the 3 split, and 1
-    response = post(owner_client, "/api/v1/assignments/reassign/", {"campaign": campaign.pk, "texter": other_texter.pk, "contacts": [c.pk for c in contacts]})
+    response = post(
+        owner_client,
+        "/api/v1/assignments/reassign/",
+        {"campaign": campaign.pk, "texter": other_texter.pk, "contacts": [c.pk for c in contacts]},
+    )
     assert Contact.objects.filter(campaign=campaign, assignment__texter=other_texter).count() == 4
     mine = Assignment.objects.get(campaign=campaign, texter=other_texter)
     response = post(owner_client, f"/api/v1/assignments/{mine.pk}/unassign/")
@@ -235,7 +280,9 @@ def test_assign_split_reassign_and_unassign(owner_client: Client, organization: 
 
 
 def test_assign_refuses_a_non_member(owner_client: Client, campaign: Campaign, outsider: User) -> None:
-    response = post(owner_client, "/api/v1/assignments/assign/", {"campaign": campaign.pk, "texter": outsider.pk, "count": 1})
+    response = post(
+        owner_client, "/api/v1/assignments/assign/", {"campaign": campaign.pk, "texter": outsider.pk, "count": 1}
+    )
     assert response.status_code == 400  # type: ignore[attr-defined]
     assert "not an active member" in response.json()["texter"][0]  # type: ignore[attr-defined]
 
@@ -251,7 +298,9 @@ def test_supervolunteer_may_assign(client: Client, supervolunteer: User, campaig
 
 
 def test_optouts_add_list_and_remove_with_audit_trail(owner_client: Client, organization: object) -> None:
-    response = post(owner_client, "/api/v1/optouts/", {"organization": organization.pk, "cell": "(202) 555-0175", "reason": "asked"})  # type: ignore[attr-defined]
+    response = post(
+        owner_client, "/api/v1/optouts/", {"organization": organization.pk, "cell": "(202) 555-0175", "reason": "asked"}
+    )  # type: ignore[attr-defined]
     assert response.status_code == 201  # type: ignore[attr-defined]
     assert response.json()["cell"] == "+12025550175"  # type: ignore[attr-defined]
     rows = owner_client.get("/api/v1/optouts/?cell=2025550175").json()["results"]
@@ -262,13 +311,17 @@ def test_optouts_add_list_and_remove_with_audit_trail(owner_client: Client, orga
     assert OptOutEvent.objects.count() == 2
 
 
-def test_optout_bad_number_and_supervolunteer_refused(client: Client, supervolunteer: User, organization: object) -> None:
+def test_optout_bad_number_and_supervolunteer_refused(
+    client: Client, supervolunteer: User, organization: object
+) -> None:
     login(client, supervolunteer)
     assert post(client, "/api/v1/optouts/", {"organization": organization.pk, "cell": "12"}).status_code == 400  # type: ignore[attr-defined]
     assert post(client, "/api/v1/optouts/", {"organization": organization.pk, "cell": "2025550175"}).status_code == 403  # type: ignore[attr-defined]
 
 
-def test_tags_create_list_and_refuse_duplicates(client: Client, owner: User, outsider: User, organization: object) -> None:
+def test_tags_create_list_and_refuse_duplicates(
+    client: Client, owner: User, outsider: User, organization: object
+) -> None:
     login(client, owner)
     response = post(client, "/api/v1/tags/", {"organization": organization.pk, "name": "needs ride"})  # type: ignore[attr-defined]
     assert response.status_code == 201, response.content  # type: ignore[attr-defined]

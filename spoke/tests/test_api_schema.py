@@ -10,8 +10,8 @@ import pytest
 import schemathesis
 from django.core.management import call_command
 from django.core.signals import request_finished, request_started
-from django.db import close_old_connections
 from django.core.wsgi import get_wsgi_application
+from django.db import close_old_connections
 from django.test import Client
 from hypothesis import HealthCheck, given, settings
 from rest_framework.authtoken.models import Token
@@ -68,11 +68,15 @@ def test_api_never_answers_500(api_schema: Any, token: str) -> None:
     for operation in operations:
 
         @given(case=operation.as_strategy())
-        @settings(max_examples=6, deadline=None, suppress_health_check=list(HealthCheck), derandomize=True, database=None)
+        @settings(
+            max_examples=6, deadline=None, suppress_health_check=list(HealthCheck), derandomize=True, database=None
+        )
         def check(case: Any) -> None:
             response = case.call(headers={"Authorization": f"Token {token}"})
             if response.status_code >= 500:
-                failures.append(f"{case.method} {case.formatted_path} {case.query or ''} {case.body!r:.200}: {response.status_code}")
+                failures.append(
+                    f"{case.method} {case.formatted_path} {case.query or ''} {case.body!r:.200}: {response.status_code}"
+                )
 
         check()
     assert failures == []
