@@ -38,7 +38,7 @@ def test_endpoint_url_must_be_http_or_https(organization: Organization, url: str
 
 
 def test_endpoint_refuses_an_unknown_event(organization: Organization) -> None:
-    with pytest.raises(ApplicationError, match="Unknown events: tag.removed"):
+    with pytest.raises(ApplicationError, match=r"Unknown events: tag\.removed"):
         endpoint_create(organization=organization, url="https://example.org/hook", events=["tag.removed"])
 
 
