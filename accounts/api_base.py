@@ -60,11 +60,10 @@ class IsOrganizer(permissions.BasePermission):
 ROLE_NEEDED = "You need to be {role} (or above) in this organization to do that."
 
 
-class ScopedMixin:
+class ScopedMixin(APIView):
     """Querysets cut to the user's organizations; `require_role` gates an action on one object."""
 
-    request: Request
-    permission_classes: ClassVar[list[type[permissions.BasePermission]]] = [IsOrganizer]
+    permission_classes = [IsOrganizer]
     organization_lookup: ClassVar[str] = "organization"
     view_role: ClassVar[Role] = Role.SUPERVOLUNTEER
     # Ids in paths are numbers a database can hold; anything else is a 404 before any query.

@@ -229,7 +229,9 @@ def CampaignField(**kwargs: Any) -> ScopedRelatedField:
 
 class InteractionStepSerializer(serializers.ModelSerializer[InteractionStep]):
     campaign = CampaignField()
-    parent = ScopedRelatedField(model=InteractionStep, lookup="campaign__organization", allow_null=True, required=False)
+    parent = ScopedRelatedField(  # type: ignore[assignment]
+        model=InteractionStep, lookup="campaign__organization", allow_null=True, required=False
+    )
 
     class Meta:
         model = InteractionStep
@@ -252,10 +254,8 @@ class InteractionStepSerializer(serializers.ModelSerializer[InteractionStep]):
                 raise serializers.ValidationError({"parent": [message]})
         if parent is not None and self.instance is not None and parent.pk == self.instance.pk:
             raise serializers.ValidationError({"parent": ["A step can't be its own parent."]})
-        if (
-            parent is not None
-            and not (attrs.get("answer_option") or getattr(self.instance, "answer_option", "")).strip()
-        ):
+        label = str(attrs.get("answer_option") or getattr(self.instance, "answer_option", "") or "")
+        if parent is not None and not label.strip():
             raise serializers.ValidationError({"answer_option": ["An answer needs a label, like “Yes”."]})
         return attrs
 

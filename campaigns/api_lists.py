@@ -109,7 +109,7 @@ class TagSerializer(serializers.ModelSerializer[Tag]):
             raise serializers.ValidationError({"organization": ["A tag can't move to another organization."]})
         organization_id = attrs.get("organization_id", getattr(self.instance, "organization_id", None))
         name = attrs.get("name", getattr(self.instance, "name", ""))
-        duplicate = Tag.objects.filter(organization_id=organization_id, name=name)
+        duplicate = Tag.objects.filter(organization_id=int(organization_id or 0), name=name)
         if self.instance is not None:
             duplicate = duplicate.exclude(pk=self.instance.pk)
         if duplicate.exists():
