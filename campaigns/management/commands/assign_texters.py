@@ -51,8 +51,8 @@ class Command(BaseCommand):
                         results.append((person, contacts_assign(campaign=target, texter=person, count=int(count))))
         except ApplicationError as error:
             raise CommandError(error.message) from error
-        for person, count in results:
-            self.stdout.write(f"{person.email}: {count} contact{'' if count == 1 else 's'}")
+        for person, given in results:
+            self.stdout.write(f"{person.email}: {given} contact{'' if given == 1 else 's'}")
         left = contact_count_unassigned(campaign=target)
         self.stdout.write(self.style.SUCCESS(f"Assigned {sum(c for _, c in results)}; {left} still unassigned."))
 

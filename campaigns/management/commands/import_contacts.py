@@ -5,7 +5,6 @@ from __future__ import annotations
 import pathlib
 import sys
 import threading
-import time
 from argparse import ArgumentParser
 from typing import Any
 
@@ -80,12 +79,14 @@ class Command(BaseCommand):
             f"  timezone unknown: {job.timezone_unknown}"
         )
         if job.rejected_file:
-            self.stdout.write(
-                f"  rejected rows, with the reason: {job.rejected_file.path if hasattr(job.rejected_file, 'path') else job.rejected_file.name}"
-            )
+            # A local path to open; on S3 the storage's name of the file.
+            try:
+                where = job.rejected_file.path
+            except NotImplementedError:
+                where = job.rejected_file.name
+            self.stdout.write(f"  rejected rows, with the reason: {where}")
 
     def _bar(self, percent: int) -> None:
         filled = BAR_WIDTH * percent // 100
         sys.stderr.write(f"\r[{'#' * filled}{'.' * (BAR_WIDTH - filled)}] {percent:3d}%")
         sys.stderr.flush()
-        time.sleep(0)
