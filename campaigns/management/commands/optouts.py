@@ -30,7 +30,8 @@ class Command(BaseCommand):
         "`optouts import ORG FILE` reads a CSV with a cell column (also phone, number, mobile) and an "
         "optional reason column, opts each valid number out and closes its open contacts. "
         "`optouts export ORG [--output FILE]` writes cell, source, reason and date as CSV (to stdout "
-        "without --output). ORG is the organization's id or exact name."
+        "without --output). ORG is the organization's id or exact name. "
+        "Examples: manage.py optouts import 'Vote Forward' stops.csv ; manage.py optouts export 3 -o optouts.csv"
     )
 
     def add_arguments(self, parser: ArgumentParser) -> None:
