@@ -89,7 +89,7 @@ def test_invite_prints_a_join_link(organization: Organization) -> None:
 def test_invite_refuses_a_bad_role_or_organization(organization: Organization) -> None:
     with pytest.raises(CommandError, match="Unknown role 'boss'"):
         run("invite", str(organization.pk), "--role", "boss")
-    with pytest.raises(CommandError, match="No organization 'Nope'.*Vote Forward"):
+    with pytest.raises(CommandError, match=r"No organization 'Nope'.*Vote Forward"):
         run("invite", "Nope")
 
 
