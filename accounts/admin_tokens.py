@@ -66,7 +66,7 @@ class ApiTokenAdmin(admin.ModelAdmin):  # type: ignore[type-arg]
         # One token per user: creating a new one revokes the old.
         Token.objects.filter(user=user).delete()
         token = Token.objects.create(user=user)
-        obj.pk, obj.key, obj.user, obj.created = token.pk, token.key, user, token.created
+        obj.key, obj.user, obj.created = token.key, user, token.created
         obj._state.adding = False
         messages.info(
             request, "Use it as `Authorization: Token <key>`. Anyone holding it acts as this user in the API."

@@ -19,11 +19,13 @@ from accounts.admin_scoping import (
     acting_user,
 )
 from accounts.models import Role
-from integrations.models import DeliveryStatus, Event, WebhookDelivery, WebhookEndpoint
+from integrations.models import DeliveryStatus, Event, WebhookDelivery, WebhookEndpoint, validate_webhook_url
 from integrations.services import endpoint_send_test
 
 
 class WebhookEndpointForm(forms.ModelForm):  # type: ignore[type-arg]
+    # A plain text field: the model's validator explains what an acceptable address looks like.
+    url = forms.CharField(label="URL", max_length=500, validators=[validate_webhook_url])
     events = forms.MultipleChoiceField(
         choices=Event.choices,
         widget=forms.CheckboxSelectMultiple,
