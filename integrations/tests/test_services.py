@@ -180,3 +180,23 @@ def test_with_workers_a_failed_attempt_schedules_the_next_one(
     assert job is not None and job.kwargs == {"delivery_id": delivery.pk}
     scheduled_at = registry.get_scheduled_time(job_id)
     assert abs((scheduled_at - attempted.next_attempt_at).total_seconds()) < 1  # type: ignore[operator]
+
+
+def test_retry_webhooks_command_sends_due_deliveries(endpoint: WebhookEndpoint, receiver: Receiver) -> None:
+    import io
+
+    from django.core.management import call_command
+
+    delivery = WebhookDelivery.objects.create(
+        endpoint=endpoint,
+        event=Event.TAG_APPLIED,
+        payload={"event": "tag.applied"},
+        status=DeliveryStatus.RETRYING,
+        attempts=1,
+        next_attempt_at=timezone.now() - dt.timedelta(seconds=1),
+    )
+    out = io.StringIO()
+    call_command("retry_webhooks", stdout=out)
+    assert out.getvalue().strip() == "Retried 1 webhook delivery."
+    delivery.refresh_from_db()
+    assert (delivery.status, delivery.attempts) == (DeliveryStatus.SUCCEEDED, 2)

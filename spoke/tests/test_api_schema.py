@@ -34,7 +34,10 @@ def test_schema_and_docs_are_served(client: Client) -> None:
     response = client.get("/api/v1/schema/", HTTP_ACCEPT="application/vnd.oai.openapi+json")
     assert response.status_code == 200
     assert response.json()["info"]["title"] == "Spoke API"
-    assert client.get("/api/v1/docs/").status_code == 200
+    docs = client.get("/api/v1/docs/")
+    assert docs.status_code == 200
+    assert b"/static/drf_spectacular_sidecar/swagger-ui-dist/" in docs.content  # no CDN
+    assert client.get("/static/drf_spectacular_sidecar/swagger-ui-dist/swagger-ui-bundle.js").status_code == 200
 
 
 @pytest.fixture
