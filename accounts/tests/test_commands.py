@@ -26,6 +26,7 @@ OUR_COMMANDS = [
     "archive_campaign",
     "optouts",
     "send_test_message",
+    "retry_webhooks",
 ]
 
 
