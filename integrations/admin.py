@@ -69,8 +69,10 @@ class WebhookEndpointAdmin(OrganizationScopedAdmin):
             messages.success(request, f"Test event delivered: the endpoint answered HTTP {delivery.response_code}.")
         elif delivery.status == DeliveryStatus.PENDING:
             messages.info(request, "Test event queued: see the delivery log for the outcome.")
-        else:
+        elif delivery.status == DeliveryStatus.RETRYING:
             messages.warning(request, f"The test event was not delivered: {delivery.error} It will be retried.")
+        else:
+            messages.error(request, f"The test event was not delivered: {delivery.error}")
         return redirect(self.admin_url("change", endpoint.pk))
 
     def change_form_context(self, request: HttpRequest, obj: Any) -> dict[str, Any]:

@@ -3,10 +3,13 @@
 from __future__ import annotations
 
 import datetime as dt
+import ipaddress
 import json
 import logging
+import socket
 import time
 import urllib.error
+import urllib.parse
 import urllib.request
 from collections.abc import Iterable
 from typing import Any
@@ -120,6 +123,12 @@ def delivery_attempt(*, delivery_id: int) -> WebhookDelivery | None:
         return None
     delivery = WebhookDelivery.objects.select_related("endpoint").get(pk=delivery_id)
     endpoint = delivery.endpoint
+    refused = address_refused(endpoint.url)
+    if refused:
+        # Not worth retrying: the address will not become public by itself.
+        WebhookDelivery.objects.filter(pk=delivery.pk).update(status=DeliveryStatus.FAILED, error=refused)
+        delivery.status, delivery.error = DeliveryStatus.FAILED, refused
+        return delivery
     body = json.dumps(delivery.payload, separators=(",", ":"), sort_keys=True).encode()
     request = urllib.request.Request(  # noqa: S310 (the URL is validated as http(s) on save)
         endpoint.url,
@@ -167,6 +176,26 @@ def delivery_attempt(*, delivery_id: int) -> WebhookDelivery | None:
     if delivery.status == DeliveryStatus.RETRYING:
         _schedule_retry(delivery)
     return delivery
+
+
+def address_refused(url: str) -> str:
+    """Why Spoke will not POST to this address (empty when it will).
+
+    In production (WEBHOOK_ALLOW_PRIVATE_ADDRESSES off) an endpoint must resolve to public
+    addresses only: otherwise an organizer could make the server call, and read back the answers
+    of, services on its private network or the cloud metadata address.
+    """
+    if settings.WEBHOOK_ALLOW_PRIVATE_ADDRESSES:
+        return ""
+    host = urllib.parse.urlsplit(url).hostname or ""
+    try:
+        addresses = {info[4][0] for info in socket.getaddrinfo(host, None)}
+    except (socket.gaierror, UnicodeError):
+        return f"The endpoint's host name {host!r} does not resolve: check the address."
+    for address in addresses:
+        if not ipaddress.ip_address(str(address).split("%", 1)[0]).is_global:
+            return f"The endpoint's address {host!r} is private or local: webhooks only go to public addresses."
+    return ""
 
 
 def _schedule_retry(delivery: WebhookDelivery) -> None:

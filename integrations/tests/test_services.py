@@ -200,3 +200,28 @@ def test_retry_webhooks_command_sends_due_deliveries(endpoint: WebhookEndpoint, 
     assert out.getvalue().strip() == "Retried 1 webhook delivery."
     delivery.refresh_from_db()
     assert (delivery.status, delivery.attempts) == (DeliveryStatus.SUCCEEDED, 2)
+
+
+def test_private_addresses_are_refused_when_not_allowed(
+    endpoint: WebhookEndpoint, receiver: Receiver, settings: SettingsWrapper
+) -> None:
+    settings.WEBHOOK_ALLOW_PRIVATE_ADDRESSES = False
+    [delivery] = deliveries_create(
+        organization_id=endpoint.organization_id, event=Event.TAG_APPLIED, payload={}, occurred_at="x"
+    )
+    delivery.refresh_from_db()
+    assert delivery.status == DeliveryStatus.FAILED
+    assert "private or local" in delivery.error
+    assert receiver.received == []
+
+
+def test_address_check_accepts_public_and_refuses_metadata_addresses(settings: SettingsWrapper) -> None:
+    from integrations.services import address_refused
+
+    settings.WEBHOOK_ALLOW_PRIVATE_ADDRESSES = False
+    assert address_refused("http://169.254.169.254/latest/meta-data/")
+    assert address_refused("http://10.0.0.5/hook")
+    assert address_refused("http://[::1]/hook")
+    assert address_refused("https://93.184.215.14/hook") == ""
+    settings.WEBHOOK_ALLOW_PRIVATE_ADDRESSES = True
+    assert address_refused("http://127.0.0.1/hook") == ""

@@ -35,7 +35,9 @@ def statements(client: Client, url: str) -> int:
 
 
 def add_rows(campaign: Campaign, texter: User, n: int) -> None:
-    assignment = AssignmentFactory.create(campaign=CampaignFactory.create(organization=campaign.organization), texter=texter)
+    assignment = AssignmentFactory.create(
+        campaign=CampaignFactory.create(organization=campaign.organization), texter=texter
+    )
     for i in range(n):
         contact = ContactFactory.create(campaign=assignment.campaign, assignment=assignment)
         MessageFactory.create(contact=contact)
