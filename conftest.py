@@ -40,6 +40,20 @@ def media_in_tmp(settings: SettingsWrapper, tmp_path_factory: pytest.TempPathFac
     settings.MEDIA_ROOT = tmp_path_factory.mktemp("media")
 
 
+@pytest.fixture(autouse=True)
+def fresh_cache(settings: SettingsWrapper) -> None:
+    """Each test starts with an empty in-process cache (API throttling counters, webhook
+    subscriptions), knowing that no webhook endpoint exists yet: the hot paths' statement counts
+    do not depend on which test filled the cache first."""
+    settings.CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache", "LOCATION": "tests"}}
+    from django.core.cache import cache
+
+    from integrations.events import subscriptions_assume_none
+
+    cache.clear()
+    subscriptions_assume_none()
+
+
 TRANSACTION_CONTROL = ("SAVEPOINT", "RELEASE SAVEPOINT", "ROLLBACK TO SAVEPOINT", "BEGIN", "COMMIT", "ROLLBACK")
 
 

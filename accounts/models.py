@@ -117,3 +117,30 @@ class Membership(models.Model):
 
     def has_role(self, role: str) -> bool:
         return ROLE_RANK[Role(self.role)] >= ROLE_RANK[Role(role)]
+
+
+def _invite_token() -> str:
+    import secrets
+
+    return secrets.token_urlsafe(24)
+
+
+class Invite(models.Model):
+    """A join link: whoever opens it (logged in, or signing up there) joins the organization
+    with `role`. Works once, until `expires_at`."""
+
+    organization = models.ForeignKey(Organization, on_delete=models.CASCADE, related_name="invites")
+    role = models.CharField(max_length=20, choices=Role.choices, default=Role.TEXTER)
+    email = models.EmailField(blank=True, help_text="Optional: who it is meant for (shown on the join page).")
+    token = models.CharField(max_length=64, unique=True, default=_invite_token, editable=False)
+    created_by = models.ForeignKey(User, on_delete=models.SET_NULL, null=True, blank=True, related_name="+")
+    created_at = models.DateTimeField(auto_now_add=True)
+    expires_at = models.DateTimeField()
+    accepted_by = models.ForeignKey(User, on_delete=models.SET_NULL, null=True, blank=True, related_name="+")
+    accepted_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-id"]
+
+    def __str__(self) -> str:
+        return f"Invite to {self.organization} as {self.get_role_display()}"

@@ -2,12 +2,16 @@
 
 from __future__ import annotations
 
+import datetime
 import logging
 from collections.abc import Mapping
 
+from django.conf import settings
 from django.db import transaction
+from django.urls import reverse
+from django.utils import timezone
 
-from accounts.models import Membership, Organization, Role, User
+from accounts.models import Invite, Membership, Organization, Role, User
 from core.errors import ApplicationError
 
 logger = logging.getLogger(__name__)
@@ -125,3 +129,54 @@ def owner_staff_sync(*, user: User) -> None:
     if user.is_staff != should_be_staff:
         user.is_staff = should_be_staff
         user.save(update_fields=["is_staff"])
+
+
+# --- Invitations ------------------------------------------------------------------------------
+
+
+def invite_create(*, organization: Organization, role: str, email: str = "", acting_user: User | None = None) -> Invite:
+    """A join link for the organization with `role`, valid for INVITE_MAX_AGE_DAYS."""
+    if role not in Role.values or role == Role.SUSPENDED:
+        choices = ", ".join(r for r in Role.values if r != Role.SUSPENDED)
+        raise ApplicationError(f"Unknown role {role!r}: use one of {choices}.", code="invalid_role")
+    return Invite.objects.create(
+        organization=organization,
+        role=role,
+        email=email.strip().lower(),
+        created_by=acting_user,
+        expires_at=timezone.now() + datetime.timedelta(days=settings.INVITE_MAX_AGE_DAYS),
+    )
+
+
+def invite_url(*, invite: Invite) -> str:
+    return f"{settings.PUBLIC_BASE_URL}{reverse('join', args=[invite.token])}"
+
+
+def invite_get_usable(*, token: str) -> Invite:
+    invite = Invite.objects.select_related("organization").filter(token=token).first()
+    if invite is None:
+        raise ApplicationError("This join link is not valid: ask your organizer for a new one.", status=404)
+    if invite.accepted_at is not None:
+        raise ApplicationError("This join link was already used: ask your organizer for a new one.", status=410)
+    if invite.expires_at <= timezone.now():
+        raise ApplicationError("This join link has expired: ask your organizer for a new one.", status=410)
+    return invite
+
+
+@transaction.atomic
+def invite_accept(*, token: str, user: User) -> Membership:
+    """Join the invite's organization with its role, once. A member already there keeps the
+    higher of their role and the invited one (an invite never demotes)."""
+    invite = invite_get_usable(token=token)
+    claimed = Invite.objects.filter(pk=invite.pk, accepted_at__isnull=True).update(
+        accepted_at=timezone.now(), accepted_by=user
+    )
+    if not claimed:
+        raise ApplicationError("This join link was already used: ask your organizer for a new one.", status=410)
+    existing = Membership.objects.filter(user=user, organization=invite.organization).first()
+    if existing is not None and (existing.role == Role.SUSPENDED or existing.has_role(invite.role)):
+        # A suspended member is not let back in by an old link; a higher role is kept.
+        if existing.role == Role.SUSPENDED:
+            raise ApplicationError("Your access to this organization is suspended: ask an organizer.", status=403)
+        return existing
+    return membership_set(organization=invite.organization, user=user, role=invite.role)

@@ -26,7 +26,9 @@ from campaigns.models import (
 from campaigns.phones import normalize_cell
 from campaigns.selectors import assignment_contact_total, contact_pool_open_timezones
 from core.errors import ApplicationError
-from core.live import campaign_group, publish_on_commit, texter_group
+from core.live import campaign_group, publish_contacts_reassigned, publish_on_commit, texter_group
+from integrations.events import event_emit
+from integrations.models import Event
 
 # --- Campaign lifecycle -----------------------------------------------------------------------
 
@@ -64,6 +66,9 @@ def campaign_start(*, campaign: Campaign, acting_user: User | None = None) -> Ca
         locked.started_at = timezone.now()
         locked.save(update_fields=["is_started", "started_at", "updated_at"])
         _publish_assignments_changed(campaign=locked)
+        event_emit(
+            organization_id=locked.organization_id, event=Event.CAMPAIGN_STARTED, payload=_campaign_payload(locked)
+        )
     # The caller's instance too, as campaign_archive does: code that goes on using it must not
     # see a stale "not started".
     campaign.is_started, campaign.started_at = locked.is_started, locked.started_at
@@ -75,7 +80,15 @@ def campaign_archive(*, campaign: Campaign, archived: bool = True) -> Campaign:
     Campaign.objects.filter(pk=campaign.pk).update(is_archived=archived, updated_at=timezone.now())
     campaign.is_archived = archived
     _publish_assignments_changed(campaign=campaign)
+    if archived:
+        event_emit(
+            organization_id=campaign.organization_id, event=Event.CAMPAIGN_FINISHED, payload=_campaign_payload(campaign)
+        )
     return campaign
+
+
+def _campaign_payload(campaign: Campaign) -> dict[str, object]:
+    return {"campaign_id": campaign.pk, "title": campaign.title}
 
 
 def _publish_assignments_changed(*, campaign: Campaign) -> None:
@@ -212,6 +225,11 @@ def optout_create(
             reason=reason,
             created_by=acting_user,
         )
+        event_emit(
+            organization_id=org_id,
+            event=Event.OPTOUT_CREATED,
+            payload={"cell": cell, "source": str(source), "reason": reason},
+        )
     still_open = Contact.objects.filter(campaign__organization_id=org_id, cell=cell).exclude(
         is_opted_out=True, status=ContactStatus.CLOSED
     )
@@ -239,6 +257,7 @@ def optout_remove(*, organization: Organization, cell: str, reason: str, acting_
         reason=reason,
         created_by=acting_user,
     )
+    event_emit(organization_id=organization.pk, event=Event.OPTOUT_REMOVED, payload={"cell": cell, "reason": reason})
     # Contacts stay closed: an organizer reopens a conversation deliberately.
     Contact.objects.filter(campaign__organization=organization, cell=cell).update(
         is_opted_out=False, updated_at=timezone.now()
@@ -268,7 +287,36 @@ def question_response_set(*, contact: Contact, step: InteractionStep) -> Questio
         response, _ = QuestionResponse.objects.update_or_create(
             contact=contact, interaction_step_id=question_step_id, defaults={"value": step.answer_option}
         )
+        event_emit(
+            organization_id=lambda: _organization_id_of(contact),
+            event=Event.SURVEY_ANSWER_RECORDED,
+            payload=lambda: {
+                **_contact_payload(contact),
+                "interaction_step_id": question_step_id,
+                "question": InteractionStep.objects.filter(pk=question_step_id)
+                .values_list("question", flat=True)
+                .first(),
+                "answer": step.answer_option,
+            },
+        )
     return response
+
+
+def _organization_id_of(contact: Contact) -> int | None:
+    if Contact.campaign.is_cached(contact):  # type: ignore[attr-defined]
+        return contact.campaign.organization_id
+    return Campaign.objects.filter(pk=contact.campaign_id).values_list("organization_id", flat=True).first()
+
+
+def _contact_payload(contact: Contact) -> dict[str, object]:
+    return {
+        "contact_id": contact.pk,
+        "campaign_id": contact.campaign_id,
+        "cell": contact.cell,
+        "external_id": contact.external_id,
+        "first_name": contact.first_name,
+        "last_name": contact.last_name,
+    }
 
 
 def _descendant_ids(step_ids: list[int]) -> list[int]:
@@ -313,6 +361,16 @@ def contact_tags_set(*, contact: Contact, tag_ids: Iterable[int], acting_user: U
         [ContactTag(contact=contact, tag_id=tag_id, created_by=acting_user) for tag_id in wanted - current],
         ignore_conflicts=True,
     )
+    if wanted - current:
+        added = sorted(wanted - current)
+        event_emit(
+            organization_id=contact.campaign.organization_id,
+            event=Event.TAG_APPLIED,
+            payload=lambda: {
+                **_contact_payload(contact),
+                "tags": list(Tag.objects.filter(id__in=added).values("id", "name", "group")),
+            },
+        )
     return sorted(wanted)
 
 
@@ -420,3 +478,85 @@ def assignment_release(*, assignment: Assignment, include_replies: bool = False)
         texter_group(assignment.texter_id), "counts_changed", campaign_id=assignment.campaign_id, released=released
     )
     return released
+
+
+# --- Copying a campaign ------------------------------------------------------------------------
+
+# What a copy keeps: the settings an organizer set up, not its state or its people.
+_COPIED_FIELDS = (
+    "description",
+    "due_by",
+    "intro_html",
+    "logo_image_url",
+    "primary_color",
+    "texters_can_edit_first_message",
+    "override_org_texting_hours",
+    "texting_hours_enforced",
+    "texting_hours_start",
+    "texting_hours_end",
+    "timezone",
+    "use_dynamic_assignment",
+    "batch_size",
+    "max_contacts_per_texter",
+    "response_window_hours",
+    "messaging_service_sid",
+)
+
+
+@transaction.atomic
+def campaign_copy(*, campaign: Campaign, title: str | None = None, acting_user: User | None = None) -> Campaign:
+    """A new, unstarted campaign with this one's settings, script tree and canned responses
+    (shared ones, not texters' own), without contacts or texters."""
+    copy = Campaign.objects.create(
+        organization_id=campaign.organization_id,
+        title=(title or f"Copy of {campaign.title}")[:200],
+        **{name: getattr(campaign, name) for name in _COPIED_FIELDS},
+    )
+    steps = list(InteractionStep.objects.filter(campaign=campaign).order_by("id"))
+    new_ids: dict[int, int] = {}
+    pending = steps
+    # Parents before children, whatever order the ids are in (a step may be re-parented).
+    while pending:
+        ready = [s for s in pending if s.parent_id is None or s.parent_id in new_ids]
+        if not ready:  # a cycle cannot be saved through the services; skip what is unreachable
+            break
+        for step in ready:
+            created = InteractionStep.objects.create(
+                campaign=copy,
+                parent_id=None if step.parent_id is None else new_ids[step.parent_id],
+                answer_option=step.answer_option,
+                script=step.script,
+                question=step.question,
+                position=step.position,
+            )
+            new_ids[step.pk] = created.pk
+        pending = [s for s in pending if s.pk not in new_ids]
+    CannedResponse.objects.bulk_create(
+        [
+            CannedResponse(campaign=copy, title=response.title, text=response.text, position=response.position)
+            for response in CannedResponse.objects.filter(campaign=campaign, user__isnull=True)
+        ]
+    )
+    return copy
+
+
+@transaction.atomic
+def contacts_reassign(*, campaign: Campaign, contact_ids: Iterable[int], texter: User) -> int:
+    """Move these contacts of the campaign (conversations included) to `texter`; returns how many.
+
+    Ids of other campaigns' contacts are ignored. The previous texters' pages and the new one's
+    are told on commit."""
+    if campaign.is_archived:
+        raise ApplicationError("This campaign is archived: unarchive it before reassigning contacts.")
+    assignment, _ = Assignment.objects.get_or_create(campaign=campaign, texter=texter)
+    contacts = Contact.objects.filter(campaign=campaign, id__in=list(contact_ids)).exclude(assignment=assignment)
+    taken_from: dict[int, list[int]] = {}
+    for contact_id, texter_id in contacts.exclude(assignment__isnull=True).values_list("id", "assignment__texter_id"):
+        taken_from.setdefault(texter_id, []).append(contact_id)
+    moved = contacts.update(assignment=assignment, updated_at=timezone.now())
+    if moved:
+        for texter_id, ids in taken_from.items():
+            publish_contacts_reassigned(texter_id=texter_id, campaign_id=campaign.pk, contact_ids=ids)
+            publish_on_commit(texter_group(texter_id), "assignments_changed", campaign_id=campaign.pk)
+        publish_on_commit(texter_group(texter.pk), "assignments_changed", campaign_id=campaign.pk)
+    return moved

@@ -31,6 +31,7 @@ from core.errors import ApplicationError
 from core.jobs import enqueue
 from core.live import publish_on_commit, texter_group
 from texting.errors import ErrorAction, describe
+from texting.events import message_status_event_emit
 from texting.models import STATUS_RANK, Direction, Message, MessageStatus
 from texting.providers.base import InboundSMS, StatusReport
 from texting.segments import clean_text, segment_count
@@ -379,6 +380,7 @@ def message_status_update(*, report: StatusReport) -> bool:
         values["error_code"] = report.error_code
     with transaction.atomic():
         changed = Message.objects.filter(provider_sid=report.sid, status__in=earlier).update(**values)
+        message_status_event_emit(sid=report.sid, status=new_status, changed=bool(changed))
         if changed and report.error_code is not None:
             _apply_error_action(sid=report.sid, code=report.error_code)
     return bool(changed)

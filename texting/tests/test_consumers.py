@@ -13,8 +13,13 @@ from django.test import Client
 
 from accounts.models import Membership, Role, User
 from campaigns.models import Assignment, Campaign, Contact, OptOutSource
-from campaigns.services import assignment_release, campaign_start, contacts_request_more, optout_create
-from core.live import publish_contacts_reassigned
+from campaigns.services import (
+    assignment_release,
+    campaign_start,
+    contacts_reassign,
+    contacts_request_more,
+    optout_create,
+)
 from spoke.asgi import application
 from spoke.testing import AssignmentFactory, ContactFactory, UserFactory
 from texting.consumers import TexterConsumer
@@ -167,12 +172,12 @@ async def test_request_more_and_done_for_today_update_the_texters_counts(texter:
     await communicator.disconnect()
 
 
-async def test_contacts_reassigned_away_name_the_contacts(texter: User, contact: Contact) -> None:
+async def test_contacts_reassigned_away_name_the_contacts(texter: User, other_texter: User, contact: Contact) -> None:
     communicator, _ = await _connect_as(texter)
 
     def reassign() -> None:
         with transaction.atomic():
-            publish_contacts_reassigned(texter_id=texter.pk, campaign_id=contact.campaign_id, contact_ids=[contact.pk])
+            contacts_reassign(campaign=contact.campaign, contact_ids=[contact.pk], texter=other_texter)
 
     await sync_to_async(reassign)()
     assert await communicator.receive_json_from(timeout=2) == {

@@ -1,0 +1,75 @@
+"""The join page: a person opening an invite link joins the organization with the invited role."""
+
+from __future__ import annotations
+
+from django import forms
+from django.contrib.auth import login
+from django.contrib.auth.password_validation import validate_password
+from django.core.exceptions import ValidationError
+from django.db import transaction
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import redirect, render
+from django.urls import reverse
+from django.views.decorators.http import require_http_methods
+
+from accounts.models import ORGANIZER_ROLES, User
+from accounts.services import invite_accept, invite_get_usable, user_create
+from core.errors import ApplicationError
+
+
+class SignUpForm(forms.Form):
+    email = forms.EmailField(label="Email")
+    first_name = forms.CharField(label="First name", max_length=150)
+    last_name = forms.CharField(label="Last name", max_length=150, required=False)
+    password = forms.CharField(label="Password", widget=forms.PasswordInput, strip=False)
+
+    def clean_email(self) -> str:
+        email = self.cleaned_data["email"].strip().lower()
+        if User.objects.filter(email__iexact=email).exists():
+            raise ValidationError(
+                "There is already an account with this email: log in first, then open the link again."
+            )
+        return email
+
+    def clean(self) -> dict[str, object]:
+        data = super().clean() or {}
+        password = data.get("password")
+        if isinstance(password, str):
+            user = User(email=data.get("email", ""), first_name=data.get("first_name", ""))
+            try:
+                validate_password(password, user)
+            except ValidationError as error:
+                self.add_error("password", error)
+        return data
+
+
+@require_http_methods(["GET", "POST"])
+def join(request: HttpRequest, token: str) -> HttpResponse:
+    try:
+        invite = invite_get_usable(token=token)
+    except ApplicationError as error:
+        return render(request, "accounts/join.html", {"error": error.message}, status=error.status)
+    form = SignUpForm(initial={"email": invite.email})
+    if request.method == "POST":
+        try:
+            if request.user.is_authenticated:
+                assert isinstance(request.user, User)
+                membership = invite_accept(token=token, user=request.user)
+            else:
+                form = SignUpForm(request.POST)
+                if not form.is_valid():
+                    return render(request, "accounts/join.html", {"invite": invite, "form": form}, status=400)
+                with transaction.atomic():
+                    user = user_create(
+                        email=form.cleaned_data["email"],
+                        password=form.cleaned_data["password"],
+                        first_name=form.cleaned_data["first_name"],
+                        last_name=form.cleaned_data["last_name"],
+                    )
+                    membership = invite_accept(token=token, user=user)
+                login(request, user, backend="django.contrib.auth.backends.ModelBackend")
+        except ApplicationError as error:
+            return render(request, "accounts/join.html", {"error": error.message}, status=error.status)
+        return redirect("/admin/" if membership.role in ORGANIZER_ROLES else "/texter/")
+    context = {"invite": invite, "form": form, "login_url": f"{reverse('login')}?next={request.path}"}
+    return render(request, "accounts/join.html", context)
