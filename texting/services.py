@@ -28,7 +28,7 @@ from campaigns.services import (
     question_response_set,
 )
 from core.errors import ApplicationError
-from core.jobs import enqueue
+from core.jobs import enqueue_once
 from core.live import publish_on_commit, texter_group
 from texting.errors import ErrorAction, describe
 from texting.models import STATUS_RANK, Direction, Message, MessageStatus
@@ -194,13 +194,17 @@ def message_send(
 
 
 def outbox_kick(*, messaging_service_sid: str) -> None:
-    """Make sure a drain job is queued for this messaging service, once the transaction commits."""
+    """Make sure a drain job is waiting for this messaging service, once the transaction commits.
+
+    Deduplicated: however many sends commit while one drain waits to start, it stays one job
+    (core.jobs.enqueue_once); a send committed after the drain started queues the next one.
+    """
     from texting.jobs import drain_outbox
 
-    enqueue(
+    enqueue_once(
         drain_outbox,
+        key=f"drain:{messaging_service_sid or 'default'}",
         queue="sends",
-        job_id=f"drain-{messaging_service_sid or 'default'}",
         messaging_service_sid=messaging_service_sid,
     )
 
@@ -287,16 +291,30 @@ def _insert_inbound(message: Message) -> bool:
     return True
 
 
+def _keyword(body: str) -> str:
+    """The reply as a keyword: trimmed, capitals, inner spaces collapsed, trailing punctuation gone."""
+    return " ".join(body.split()).strip(" .!?").upper()
+
+
+def is_opt_out_reply(body: str) -> bool:
+    """STOP and the other carrier keywords, or an organization's configured phrase, as the whole message."""
+    keyword = _keyword(body)
+    return keyword in OPT_OUT_KEYWORDS or keyword in {_keyword(p) for p in settings.OPT_OUT_PHRASES}
+
+
 def message_receive(*, inbound: InboundSMS) -> Message | None:
     """Store a reply from a contact and put the conversation in its texter's queue.
 
-    Matched to the contact last texted at that cell from that messaging service; a message that
-    matches nobody is kept without a contact. Idempotent on the provider SID (returns None for a
-    repeat). Three statements on the common path: match, insert, contact update.
+    Matched to the contact last texted at that cell from that messaging service (or, without
+    one, from that number); a message that matches nobody is kept without a contact, listed for
+    organizers as an unmatched reply. Idempotent on the provider SID (returns None for a repeat).
+    Three statements on the common path: match, insert, contact update.
     """
     outbound = Message.objects.filter(direction=Direction.OUTBOUND, to_number=inbound.from_number)
     if inbound.messaging_service_sid:
         outbound = outbound.filter(messaging_service_sid=inbound.messaging_service_sid)
+    elif inbound.to_number:
+        outbound = outbound.filter(from_number=inbound.to_number)
     match = (
         outbound.order_by("-id")
         .values("contact_id", "campaign_id", "organization_id", "contact__assignment__texter_id")
@@ -326,8 +344,8 @@ def message_receive(*, inbound: InboundSMS) -> Message | None:
         if match is None:
             logger.info("inbound message %s matched no contact; kept as unmatched", message.pk)
             return message
-        keyword = inbound.body.strip().upper()
-        if keyword in OPT_OUT_KEYWORDS:
+        keyword = _keyword(inbound.body)
+        if is_opt_out_reply(inbound.body):
             # The carrier already answered a STOP: texting a confirmation would draw error 21610.
             optout_create(organization=match["organization_id"], cell=inbound.from_number, source=OptOutSource.KEYWORD)
         else:
@@ -367,33 +385,74 @@ PROVIDER_STATUS = {
 
 
 def message_status_update(*, report: StatusReport) -> bool:
-    """Apply a delivery report; a status never moves backwards. One statement on the common path."""
+    """Apply a delivery report; a status never moves backwards, a repeat changes nothing.
+
+    One statement for a report without an error; with an error, one more records it on the
+    contact (and closes it for a dead number); opting out after 21610 costs a few more.
+    """
     new_status = PROVIDER_STATUS.get(report.status)
-    if new_status is None:
+    if new_status is None or not report.sid:
         return False
-    earlier = [status for status, rank in STATUS_RANK.items() if rank < STATUS_RANK[new_status]]
-    values: dict[str, object] = {"status": new_status}
-    if new_status == MessageStatus.DELIVERED:
-        values["delivered_at"] = timezone.now()
-    if report.error_code is not None:
-        values["error_code"] = report.error_code
+    earlier = [str(status) for status, rank in STATUS_RANK.items() if rank < STATUS_RANK[new_status]]
+    now = timezone.now()
+    if report.error_code is None:
+        values: dict[str, object] = {"status": new_status}
+        if new_status == MessageStatus.DELIVERED:
+            values["delivered_at"] = now
+        return bool(Message.objects.filter(provider_sid=report.sid, status__in=earlier).update(**values))
+    # With an error the contact is needed too: UPDATE … RETURNING saves reading the message again.
+    table = connection.ops.quote_name(Message._meta.db_table)
+    placeholders = ", ".join(["%s"] * len(earlier))
     with transaction.atomic():
-        changed = Message.objects.filter(provider_sid=report.sid, status__in=earlier).update(**values)
-        if changed and report.error_code is not None:
-            _apply_error_action(sid=report.sid, code=report.error_code)
-    return bool(changed)
+        with connection.cursor() as cursor:
+            cursor.execute(
+                f"UPDATE {table} SET status = %s, error_code = %s "  # noqa: S608 (quoted table name)
+                f"WHERE provider_sid = %s AND status IN ({placeholders}) "
+                "RETURNING contact_id, organization_id, texter_id",
+                [new_status, report.error_code, report.sid, *earlier],
+            )
+            row = cursor.fetchone()
+        if row is None:
+            return False
+        contact_id, organization_id, texter_id = row
+        if contact_id is not None:
+            _error_action(
+                contact_id=contact_id,
+                organization_id=organization_id,
+                texter_id=texter_id,
+                code=report.error_code,
+            )
+    return True
 
 
-def _apply_error_action(*, sid: str, code: int) -> None:
-    info = describe(code)
-    message = Message.objects.select_related("contact").filter(provider_sid=sid).first()
-    if info is None or message is None or message.contact is None:
+def message_error_action(*, message_id: int, code: int) -> None:
+    """Do what the error catalog says about `code` for this message's contact (a send-time failure)."""
+    row = Message.objects.filter(pk=message_id).values("contact_id", "organization_id", "texter_id").first()
+    if row is None or row["contact_id"] is None:
         return
-    Contact.objects.filter(pk=message.contact.pk).update(error_code=code, updated_at=timezone.now())
-    if message.texter_id is not None:
+    with transaction.atomic():
+        _error_action(
+            contact_id=row["contact_id"], organization_id=row["organization_id"], texter_id=row["texter_id"], code=code
+        )
+
+
+def _error_action(*, contact_id: int, organization_id: int | None, texter_id: int | None, code: int) -> None:
+    """Record the error on the contact and act on it: 21610 opts the cell out, a number that can never
+    receive texts closes the contact, carrier filtering (30007) is only counted. One statement, except
+    for the opt-out."""
+    info = describe(code)
+    if info is None:
+        return
+    values: dict[str, object] = {"error_code": code, "updated_at": timezone.now()}
+    if info.action is ErrorAction.CLOSE_CONTACT:
+        values["status"] = ContactStatus.CLOSED
+    if info.action is ErrorAction.OPT_OUT and organization_id is not None:
+        cell = Contact.objects.filter(pk=contact_id).values_list("cell", flat=True).first()
+        Contact.objects.filter(pk=contact_id).update(**values)
+        if cell:
+            optout_create(organization=organization_id, cell=cell, source=OptOutSource.PROVIDER)
+    else:
+        Contact.objects.filter(pk=contact_id).update(**values)
+    if texter_id is not None:
         # The texter's page shows "Not delivered" on the thread without a reload.
-        publish_on_commit(texter_group(message.texter_id), "contact_changed", contact_id=message.contact.pk)
-    if info.action is ErrorAction.OPT_OUT and message.organization_id is not None:
-        optout_create(organization=message.organization_id, cell=message.contact.cell, source=OptOutSource.PROVIDER)
-    elif info.action is ErrorAction.CLOSE_CONTACT:
-        contact_close(contact=message.contact)
+        publish_on_commit(texter_group(texter_id), "contact_changed", contact_id=contact_id)
