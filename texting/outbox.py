@@ -176,6 +176,7 @@ def retry_delay(attempts: int) -> dt.timedelta:
 @dataclass
 class BatchOutcome:
     accepted: list[tuple[OutboundSMS, str]] = field(default_factory=list)
+    sent_by: dict[str, Provider] = field(default_factory=dict)  # provider SID -> the provider that sent it
     retry_at: dt.datetime | None = None  # the earliest retry this batch scheduled
     error_actions: list[tuple[int, int]] = field(default_factory=list)  # (message id, error code)
 
@@ -230,11 +231,12 @@ def outbox_send_batch(
         results = [send_one(item) for item in to_send]
 
     outcome = BatchOutcome()
-    for (claimed, outbound, _provider), sent in zip(to_send, results, strict=True):
+    for (claimed, outbound, chosen), sent in zip(to_send, results, strict=True):
         result = updates[claimed.id]
         if isinstance(sent, SendResult):
             result.status, result.provider_sid, result.sent_at = MessageStatus.SENT, sent.sid, now
             outcome.accepted.append((outbound, sent.sid))
+            outcome.sent_by[sent.sid] = chosen
             continue
         result.error_code = sent.code
         if sent.kind is FailureKind.AMBIGUOUS:
@@ -282,8 +284,7 @@ def outbox_drain(*, messaging_service_sid: str, batch_size: int | None = None) -
                 retry_at = min(retry_at or outcome.retry_at, outcome.retry_at)
             for message_id, code in outcome.error_actions:
                 message_error_action(message_id=message_id, code=code)
-            if outcome.accepted:
-                _apply_provider_reactions(provider=providers.get(None), accepted=outcome.accepted)
+            _apply_provider_reactions(outcome)
     if retry_at is not None:
         outbox_schedule_retry(messaging_service_sid=messaging_service_sid, when=retry_at)
     return handled
@@ -303,12 +304,12 @@ def outbox_schedule_retry(*, messaging_service_sid: str, when: dt.datetime) -> N
     )
 
 
-def _apply_provider_reactions(*, provider: Provider, accepted: list[tuple[OutboundSMS, str]]) -> None:
+def _apply_provider_reactions(outcome: BatchOutcome) -> None:
     """Feed what the provider reports back into the webhook services (only the fake provider reports here)."""
     from texting.services import message_receive, message_status_update
 
-    for outbound, sid in accepted:
-        statuses, replies = provider.reactions(outbound, SendResult(sid=sid, status="queued"))
+    for outbound, sid in outcome.accepted:
+        statuses, replies = outcome.sent_by[sid].reactions(outbound, SendResult(sid=sid, status="queued"))
         for report in statuses:
             message_status_update(report=report)
         for inbound in replies:
