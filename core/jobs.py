@@ -42,7 +42,7 @@ def enqueue(func: Callable[..., Any], *, queue: str = "default", job_id: str | N
     transaction.on_commit(_dispatch)
 
 
-PENDING_TTL_SECONDS = 15 * 60
+PENDING_TTL_SECONDS = 120
 
 
 def _pending_key(key: str) -> str:
@@ -68,7 +68,11 @@ def enqueue_once(func: Callable[..., Any], *, key: str, queue: str = "default", 
         if not rq_queue.connection.set(_pending_key(key), "1", nx=True, ex=PENDING_TTL_SECONDS):
             return
         rq_queue.enqueue(
-            run_once_job, key=key, func=_path(func), kwargs=kwargs, result_ttl=60, failure_ttl=7 * 24 * 3600
+            run_once_job,
+            kwargs={"key": key, "func": _path(func), "kwargs": kwargs},
+            description=f"{_path(func)}({key})",
+            result_ttl=60,
+            failure_ttl=7 * 24 * 3600,
         )
 
     transaction.on_commit(_dispatch)

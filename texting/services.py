@@ -12,7 +12,7 @@ import uuid
 
 from django.conf import settings
 from django.db import connection, transaction
-from django.db.models import OuterRef, Subquery
+from django.db.models import OuterRef, Q, Subquery
 from django.utils import timezone
 
 from accounts.models import Role, User
@@ -314,7 +314,10 @@ def message_receive(*, inbound: InboundSMS) -> Message | None:
     if inbound.messaging_service_sid:
         outbound = outbound.filter(messaging_service_sid=inbound.messaging_service_sid)
     elif inbound.to_number:
-        outbound = outbound.filter(from_number=inbound.to_number)
+        # Sent from a number rather than a service; messages queued before a from-number was recorded match too.
+        outbound = outbound.filter(messaging_service_sid="").filter(
+            Q(from_number=inbound.to_number) | Q(from_number="")
+        )
     match = (
         outbound.order_by("-id")
         .values("contact_id", "campaign_id", "organization_id", "contact__assignment__texter_id")

@@ -121,6 +121,8 @@ class Stats:
             self.bodies_per_to: Counter[tuple[str, str]] = Counter()
             self.rejected: Counter[str] = Counter()  # by HTTP status and code, e.g. "400:21211"
             self.failed_later: Counter[int] = Counter()
+            self.connections = 0
+            self.delivered = 0
             self.callbacks_sent = 0
             self.callbacks_failed = 0
             self.replies_sent = 0
@@ -157,6 +159,8 @@ class Stats:
                 "per_to": dict(self.per_to),
                 "rejected": dict(self.rejected),
                 "failed_later": {str(code): n for code, n in self.failed_later.items()},
+                "connections": self.connections,
+                "delivered": self.delivered,
                 "callbacks_sent": self.callbacks_sent,
                 "callbacks_failed": self.callbacks_failed,
                 "replies_sent": self.replies_sent,
@@ -320,6 +324,8 @@ class TwilioSimulator:
                 steps = [{"MessageStatus": "sent"}, {"MessageStatus": final, "ErrorCode": str(failure)}]
             else:
                 steps = [{"MessageStatus": "sent"}, {"MessageStatus": "delivered"}]
+            if failure is None:
+                self.stats.add(delivered=1)
             if callback:
                 for step in steps:
                     if delay:
@@ -425,6 +431,10 @@ def _handler_for(simulator: TwilioSimulator) -> type[BaseHTTPRequestHandler]:
     class Handler(BaseHTTPRequestHandler):
         protocol_version = "HTTP/1.1"  # keep-alive, as the SDK's session expects
         server_version = "SpokeTwilioSimulator/1.0"
+
+        def setup(self) -> None:
+            super().setup()
+            simulator.stats.add(connections=1)  # one per TCP connection: keep-alive shows as few
 
         def _reply(self, status: int, payload: dict[str, Any]) -> None:
             data = json.dumps(payload).encode()

@@ -31,11 +31,19 @@ def rq_on_redis(settings: SettingsWrapper) -> Iterator[Redis]:
     settings.RQ_QUEUES = {name: {"URL": url, "DEFAULT_TIMEOUT": 60} for name in ("default", "sends", "imports")}
     connection = Redis.from_url(url)
     connection.ping()  # a clear failure when Redis is not running: start it (see README)
-    for name in ("default", "sends", "imports"):
-        django_rq.get_queue(name).empty()
+    _clean(connection)
     yield connection
+    _clean(connection)
+
+
+def _clean(connection: Redis) -> None:
     for name in ("default", "sends", "imports"):
-        django_rq.get_queue(name).empty()
+        queue = django_rq.get_queue(name)
+        queue.empty()
+        for job_id in queue.scheduled_job_registry.get_job_ids():
+            queue.scheduled_job_registry.remove(job_id, delete_job=True)
+    for key in connection.scan_iter("spoke:*"):
+        connection.delete(key)
 
 
 def _record(value: str) -> None:

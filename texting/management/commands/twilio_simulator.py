@@ -1,5 +1,7 @@
 from __future__ import annotations
 
+import signal
+from types import FrameType
 from typing import Any
 
 from django.conf import settings
@@ -77,6 +79,8 @@ class Command(BaseCommand):
             simulator = TwilioSimulator(config)
         except (ValueError, OSError) as exc:
             raise CommandError(str(exc)) from exc
+        # Stopped by a signal (a test or a process manager), it still writes its final counts.
+        signal.signal(signal.SIGTERM, _interrupt)
         self.stdout.write(f"Twilio simulator listening on {simulator.url} (account {config.account_sid})")
         self.stdout.flush()
         try:
@@ -85,3 +89,7 @@ class Command(BaseCommand):
             pass
         finally:
             simulator.stop()
+
+
+def _interrupt(signum: int, frame: FrameType | None) -> None:
+    raise KeyboardInterrupt
