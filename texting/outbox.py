@@ -19,7 +19,7 @@ from typing import Any
 
 from django.conf import settings
 from django.db import connection, transaction
-from django.db.models import Q
+from django.db.models import Case, F, Field, Q, Value, When
 from django.utils import timezone
 
 from campaigns.models import Contact
@@ -206,7 +206,7 @@ def outbox_send_batch(
             body=claimed.body,
             messaging_service_sid=claimed.messaging_service_sid,
             from_number=claimed.from_number,
-            status_callback=status_callback,
+            status_callback=f"{status_callback}?m={claimed.id}",
             send_before=claimed.send_before,
         )
         to_send.append((claimed, outbound, providers.get(state.credentials.get(claimed.id))))
@@ -254,12 +254,42 @@ def outbox_send_batch(
             result.status_note = (info.description if info else str(sent))[:200]
             if info is not None and info.action is not ErrorAction.NONE:
                 outcome.error_actions.append((claimed.id, info.code))
-    Message.objects.bulk_update(
-        list(updates.values()),
-        ["status", "status_note", "provider_sid", "sent_at", "error_code", "next_attempt_at"],
-        batch_size=1000,
-    )
+    _write_results(list(updates.values()))
     return outcome
+
+
+def _write_results(results: list[Message]) -> None:
+    """Every result of a batch in one UPDATE.
+
+    A status callback may have arrived first (it carries our id, so it can): the status is
+    written only where the message is still `sending`, so the result never moves it backwards,
+    and an ambiguous send that the provider did take is settled by its callback, not sent to review.
+    """
+    if not results:
+        return
+    sending = MessageStatus.SENDING
+
+    def case(name: str, values: list[tuple[int, object]], *, only_while_sending: bool = False) -> Case:
+        condition = {"status": sending} if only_while_sending else {}
+        field = Message._meta.get_field(name)
+        assert isinstance(field, Field)
+        return Case(
+            *[When(pk=pk, **condition, then=Value(value, output_field=field)) for pk, value in values],
+            default=F(name),
+            output_field=field,
+        )
+
+    ids = [r.pk for r in results]
+    accepted = [r for r in results if r.provider_sid]
+    Message.objects.filter(pk__in=ids).update(
+        # Every SET reads the row as it was before this statement, so the order here does not matter.
+        status_note=case("status_note", [(r.pk, r.status_note) for r in results], only_while_sending=True),
+        error_code=case("error_code", [(r.pk, r.error_code) for r in results], only_while_sending=True),
+        next_attempt_at=case("next_attempt_at", [(r.pk, r.next_attempt_at) for r in results], only_while_sending=True),
+        provider_sid=case("provider_sid", [(r.pk, r.provider_sid) for r in accepted]),
+        sent_at=case("sent_at", [(r.pk, r.sent_at) for r in accepted]),
+        status=case("status", [(r.pk, r.status) for r in results], only_while_sending=True),
+    )
 
 
 def outbox_drain(*, messaging_service_sid: str, batch_size: int | None = None) -> int:

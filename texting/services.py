@@ -12,7 +12,7 @@ import uuid
 
 from django.conf import settings
 from django.db import connection, transaction
-from django.db.models import OuterRef, Q, Subquery
+from django.db.models import OuterRef, Q, QuerySet, Subquery, sql
 from django.utils import timezone
 
 from accounts.models import Role, User
@@ -390,6 +390,8 @@ PROVIDER_STATUS = {
 def message_status_update(*, report: StatusReport) -> bool:
     """Apply a delivery report; a status never moves backwards, a repeat changes nothing.
 
+    Found by our message id when the report carries it (from the StatusCallback URL: the report
+    may arrive before the worker wrote the provider SID, which it then records), else by SID.
     One statement for a report without an error; with an error, one more records it on the
     contact (and closes it for a dead number); opting out after 21610 costs a few more.
     """
@@ -397,27 +399,29 @@ def message_status_update(*, report: StatusReport) -> bool:
     if new_status is None or not report.sid:
         return False
     earlier = [str(status) for status, rank in STATUS_RANK.items() if rank < STATUS_RANK[new_status]]
-    now = timezone.now()
+    if report.message_id is not None:
+        target = Message.objects.filter(
+            Q(provider_sid=report.sid) | Q(provider_sid__isnull=True),
+            pk=report.message_id,
+            direction=Direction.OUTBOUND,
+        )
+    else:
+        target = Message.objects.filter(provider_sid=report.sid)
+    target = target.filter(status__in=earlier)
+    values: dict[str, object] = {"status": new_status}
+    if report.message_id is not None:
+        values["provider_sid"] = report.sid
+    if new_status == MessageStatus.DELIVERED:
+        values["delivered_at"] = timezone.now()
     if report.error_code is None:
-        values: dict[str, object] = {"status": new_status}
-        if new_status == MessageStatus.DELIVERED:
-            values["delivered_at"] = now
-        return bool(Message.objects.filter(provider_sid=report.sid, status__in=earlier).update(**values))
-    # With an error the contact is needed too: UPDATE … RETURNING saves reading the message again.
-    table = connection.ops.quote_name(Message._meta.db_table)
-    placeholders = ", ".join(["%s"] * len(earlier))
+        return bool(target.update(**values))
+    values["error_code"] = report.error_code
     with transaction.atomic():
-        with connection.cursor() as cursor:
-            cursor.execute(
-                f"UPDATE {table} SET status = %s, error_code = %s "  # noqa: S608 (quoted table name)
-                f"WHERE provider_sid = %s AND status IN ({placeholders}) "
-                "RETURNING contact_id, organization_id, texter_id",
-                [new_status, report.error_code, report.sid, *earlier],
-            )
-            row = cursor.fetchone()
-        if row is None:
+        # With an error the contact is needed too: UPDATE … RETURNING saves reading the message again.
+        rows = _update_returning(target, values, ["contact_id", "organization_id", "texter_id"])
+        if not rows:
             return False
-        contact_id, organization_id, texter_id = row
+        contact_id, organization_id, texter_id = rows[0]
         if contact_id is not None:
             _error_action(
                 contact_id=contact_id,
@@ -426,6 +430,19 @@ def message_status_update(*, report: StatusReport) -> bool:
                 code=report.error_code,
             )
     return True
+
+
+def _update_returning(queryset: QuerySet[Message], values: dict[str, object], columns: list[str]) -> list[tuple]:  # type: ignore[type-arg]
+    """`queryset.update(**values)` that also returns `columns` of the changed rows: one statement."""
+    query = queryset.query.chain(sql.UpdateQuery)
+    assert isinstance(query, sql.UpdateQuery)
+    query.add_update_values(values)
+    compiler = query.get_compiler(queryset.db)
+    update_sql, params = compiler.as_sql()
+    returning = ", ".join(connection.ops.quote_name(column) for column in columns)
+    with connection.cursor() as cursor:
+        cursor.execute(f"{update_sql} RETURNING {returning}", params)
+        return list(cursor.fetchall())
 
 
 def message_error_action(*, message_id: int, code: int) -> None:

@@ -98,10 +98,12 @@ def twilio_status(request: HttpRequest) -> HttpResponse:
         return HttpResponseForbidden("Invalid Twilio signature.")
     data = request.POST
     code = data.get("ErrorCode", "").strip()
+    message_id = request.GET.get("m", "")  # ours, in the signed StatusCallback URL
     report = StatusReport(
         sid=data.get("MessageSid", "") or data.get("SmsSid", ""),
         status=data.get("MessageStatus", "") or data.get("SmsStatus", ""),
         error_code=int(code) if code.isdigit() and int(code) > 0 else None,
+        message_id=int(message_id) if message_id.isdigit() else None,
     )
     try:
         message_status_update(report=report)

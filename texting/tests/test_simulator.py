@@ -225,8 +225,19 @@ def test_failure_options_are_checked() -> None:
 def test_the_command_serves_until_stopped_and_reports_its_counts(tmp_path: Path) -> None:
     stats_file = tmp_path / "stats.json"
     process = subprocess.Popen(  # noqa: S603
-        [sys.executable, "manage.py", "twilio_simulator", "--port", "0", "--account-sid", ACCOUNT_SID]
-        + ["--auth-token", AUTH_TOKEN, "--stats-file", str(stats_file)],
+        [
+            sys.executable,
+            "manage.py",
+            "twilio_simulator",
+            "--port",
+            "0",
+            "--account-sid",
+            ACCOUNT_SID,
+            "--auth-token",
+            AUTH_TOKEN,
+            "--stats-file",
+            str(stats_file),
+        ],
         cwd=ROOT,
         stdout=subprocess.PIPE,
         text=True,
@@ -259,7 +270,7 @@ def test_commands_explain_themselves(command: str) -> None:
 
 
 def test_the_command_refuses_bad_options_clearly() -> None:
-    result = subprocess.run(  # noqa: S603
+    result = subprocess.run(
         [sys.executable, "manage.py", "twilio_simulator", "--fail", "banana"],
         cwd=ROOT,
         capture_output=True,
