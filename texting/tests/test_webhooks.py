@@ -137,9 +137,7 @@ def test_the_message_id_in_the_url_is_covered_by_the_signature(client: Client, c
     message = MessageFactory(contact=contact, status=MessageStatus.SENDING, provider_sid=None)
     data = _payload("twilio_status_delivered.json")
     signature = RequestValidator(TOKEN).compute_signature(f"{BASE}/webhooks/twilio/status?m={message.pk + 1}", data)
-    response = client.post(
-        f"/webhooks/twilio/status?m={message.pk}", data, HTTP_X_TWILIO_SIGNATURE=signature
-    )
+    response = client.post(f"/webhooks/twilio/status?m={message.pk}", data, HTTP_X_TWILIO_SIGNATURE=signature)
     assert response.status_code == 403
 
 
@@ -203,5 +201,7 @@ def test_a_multi_part_reply_with_several_pictures_keeps_them_all(client: Client,
 def test_out_of_order_status_reports_never_move_a_message_back(client: Client, texted: Contact) -> None:
     delivered = _payload("twilio_status_delivered.json")
     for status in ("delivered", "sent", "queued"):
-        assert _signed_post(client, "/webhooks/twilio/status", {**delivered, "MessageStatus": status}).status_code == 204
+        assert (
+            _signed_post(client, "/webhooks/twilio/status", {**delivered, "MessageStatus": status}).status_code == 204
+        )
     assert Message.objects.get(provider_sid=delivered["MessageSid"]).status == MessageStatus.DELIVERED
