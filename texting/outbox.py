@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
+import time
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
@@ -30,6 +31,10 @@ from texting.providers import get_provider
 from texting.providers.base import FailureKind, OutboundSMS, Provider, ProviderError, SendResult
 
 logger = logging.getLogger(__name__)
+
+# A drain hands over to a fresh job after this long, well inside RQ's job timeout (600 s): at a
+# slow organization rate a big outbox takes hours, and a job killed mid-batch strands messages.
+DRAIN_TIME_BUDGET_SECONDS = 240
 
 REVIEW_NOTE = "The provider may have sent it; check before resending."
 STUCK_NOTE = "Left in 'sending' (a worker stopped mid-send?); it may have been sent: check before resending."
@@ -297,14 +302,18 @@ def outbox_drain(*, messaging_service_sid: str, batch_size: int | None = None) -
 
     Messages put back for a retry are not waited for: a drain is scheduled for when the first is due.
     """
-    from texting.services import message_error_action
+    from texting.services import message_error_action, outbox_kick
 
     providers = Providers()
     limit = batch_size or settings.SEND_BATCH_SIZE
     handled = 0
     retry_at: dt.datetime | None = None
+    started = time.monotonic()
     with ThreadPoolExecutor(max_workers=max(settings.SEND_CONCURRENCY, 1), thread_name_prefix="send") as pool:
         while True:
+            if time.monotonic() - started > DRAIN_TIME_BUDGET_SECONDS:
+                outbox_kick(messaging_service_sid=messaging_service_sid)  # the next job carries on
+                break
             batch = outbox_claim(messaging_service_sid=messaging_service_sid, limit=limit)
             if not batch:
                 break

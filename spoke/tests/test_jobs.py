@@ -71,8 +71,9 @@ def test_rolled_back_transaction_enqueues_nothing(rq_on_redis: Redis) -> None:
 
 
 def test_a_thousand_sends_queue_one_drain_job_and_a_worker_sends_them_all(
-    rq_on_redis: Redis, contact: Contact, texter: User
+    rq_on_redis: Redis, contact: Contact, texter: User, settings: SettingsWrapper
 ) -> None:
+    settings.SEND_RATE_PER_SECOND = 0  # pacing has its own tests (test_ratelimit.py, test_outbox.py)
     campaign = contact.campaign
     contacts = [contact] + [
         Contact.objects.create(campaign=campaign, assignment=contact.assignment, cell=f"+1312555{i:04d}")

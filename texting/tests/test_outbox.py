@@ -377,10 +377,19 @@ def test_an_organization_with_its_own_twilio_account_sends_through_it(
     assert len(scripted.sent) == 3
 
 
-def test_providers_are_made_once_per_account() -> None:
-    default = ScriptedProvider()
-    providers = Providers(default)
-    assert providers.get(None) is default
+def test_providers_are_made_once_per_account(monkeypatch: pytest.MonkeyPatch) -> None:
+    made: list[dict[str, str]] = []
+
+    def get_provider(**kwargs: str) -> ScriptedProvider:
+        made.append(kwargs)
+        return ScriptedProvider()
+
+    monkeypatch.setattr("texting.outbox.get_provider", get_provider)
+    providers = Providers()
+    first = [providers.get(None), providers.get(("ACa", "ta")), providers.get(("ACb", "tb"))]
+    again = [providers.get(None), providers.get(("ACa", "ta")), providers.get(("ACb", "tb"))]
+    assert all(a is b for a, b in zip(first, again, strict=True)) and len({id(p) for p in first}) == 3
+    assert made == [{}, {"account_sid": "ACa", "auth_token": "ta"}, {"account_sid": "ACb", "auth_token": "tb"}]
 
 
 @pytest.mark.parametrize(
@@ -396,3 +405,14 @@ def test_a_refusal_at_send_time_applies_the_error_action(
     outbox_drain(messaging_service_sid="")
     contact.refresh_from_db()
     assert (contact.is_opted_out, contact.status, contact.error_code) == (opted_out, status, code)
+
+
+def test_a_long_drain_hands_over_to_a_fresh_job(
+    contact: Contact, provider: ScriptedProvider, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    kicked: list[str] = []
+    monkeypatch.setattr("texting.services.outbox_kick", lambda *, messaging_service_sid: kicked.append("kick"))
+    monkeypatch.setattr("texting.outbox.DRAIN_TIME_BUDGET_SECONDS", -1)
+    queued(contact)
+    assert outbox_drain(messaging_service_sid="") == 0
+    assert kicked == ["kick"] and provider.sent == []
