@@ -35,6 +35,9 @@ logger = logging.getLogger(__name__)
 # A drain hands over to a fresh job after this long, well inside RQ's job timeout (600 s): at a
 # slow organization rate a big outbox takes hours, and a job killed mid-batch strands messages.
 DRAIN_TIME_BUDGET_SECONDS = 240
+# At a slow rate a batch is cut to about this many seconds of sending, so few messages wait in
+# `sending` (where a dying worker would leave them for review).
+BATCH_SECONDS = 10
 
 REVIEW_NOTE = "The provider may have sent it; check before resending."
 STUCK_NOTE = "Left in 'sending' (a worker stopped mid-send?); it may have been sent: check before resending."
@@ -184,6 +187,7 @@ class BatchOutcome:
     sent_by: dict[str, Provider] = field(default_factory=dict)  # provider SID -> the provider that sent it
     retry_at: dt.datetime | None = None  # the earliest retry this batch scheduled
     error_actions: list[tuple[int, int]] = field(default_factory=list)  # (message id, error code)
+    rate_per_second: float = 0.0  # the pace this batch was sent at (0: unlimited)
 
 
 def outbox_send_batch(
@@ -235,7 +239,7 @@ def outbox_send_batch(
     else:
         results = [send_one(item) for item in to_send]
 
-    outcome = BatchOutcome()
+    outcome = BatchOutcome(rate_per_second=state.rate_per_second)
     for (claimed, outbound, chosen), sent in zip(to_send, results, strict=True):
         result = updates[claimed.id]
         if isinstance(sent, SendResult):
@@ -319,6 +323,9 @@ def outbox_drain(*, messaging_service_sid: str, batch_size: int | None = None) -
                 break
             outcome = outbox_send_batch(batch=batch, provider=providers, pool=pool)
             handled += len(batch)
+            if outcome.rate_per_second > 0:
+                paced = max(int(outcome.rate_per_second * BATCH_SECONDS), settings.SEND_CONCURRENCY, 1)
+                limit = min(batch_size or settings.SEND_BATCH_SIZE, paced)
             if outcome.retry_at is not None:
                 retry_at = min(retry_at or outcome.retry_at, outcome.retry_at)
             for message_id, code in outcome.error_actions:

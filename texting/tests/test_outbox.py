@@ -16,7 +16,7 @@ from accounts.models import Organization
 from campaigns.models import Campaign, Contact, ContactStatus, OptOut
 from spoke.testing import ContactFactory, MessageFactory
 from texting.models import Message, MessageStatus
-from texting.outbox import Providers, outbox_claim, outbox_drain, outbox_send_batch, retry_delay
+from texting.outbox import Claimed, Providers, outbox_claim, outbox_drain, outbox_send_batch, retry_delay
 from texting.providers.base import (
     FailureKind,
     InboundSMS,
@@ -416,3 +416,30 @@ def test_a_long_drain_hands_over_to_a_fresh_job(
     queued(contact)
     assert outbox_drain(messaging_service_sid="") == 0
     assert kicked == ["kick"] and provider.sent == []
+
+
+def test_at_a_slow_rate_batches_shrink_to_a_few_seconds_of_sending(
+    contact: Contact,
+    campaign: Campaign,
+    provider: ScriptedProvider,
+    monkeypatch: pytest.MonkeyPatch,
+    settings: SettingsWrapper,
+) -> None:
+    monkeypatch.setattr("core.ratelimit.acquire", lambda key, *, rate, burst=None: 0.0)
+    claims: list[int] = []
+    real_claim = outbox_claim
+
+    def counting_claim(**kwargs: object) -> list[Claimed]:
+        batch = real_claim(**kwargs)  # type: ignore[arg-type]
+        claims.append(len(batch))
+        return batch
+
+    monkeypatch.setattr("texting.outbox.outbox_claim", counting_claim)
+    settings.SEND_CONCURRENCY = 2
+    Organization.objects.filter(pk=campaign.organization_id).update(send_rate_per_second=1)
+    for i in range(40):
+        queued(contact, body=f"m{i}")
+    outbox_drain(messaging_service_sid="", batch_size=25)
+    # The first batch finds out the rate (1/s); the next ones hold ten seconds' worth.
+    assert claims == [25, 10, 5, 0]
+    assert len(provider.sent) == 40
