@@ -124,6 +124,18 @@ def pipeline(
     for simulator, runner in started:
         runner.stop()
         simulator.stop()
+    _end_worker_sessions()
+
+
+def _end_worker_sessions() -> None:
+    """A stopped worker's PostgreSQL session may linger a moment; the test database must drop."""
+    if connection.vendor != "postgresql":
+        return
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
+            "WHERE datname = current_database() AND pid <> pg_backend_pid()"
+        )
 
 
 @pytest.fixture
