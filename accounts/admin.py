@@ -549,6 +549,7 @@ class OrganizationAdmin(OrganizationScopedAdmin):
                 "service. Saved credentials are never shown again.",
                 "fields": (
                     "messaging_service_sid",
+                    "send_rate_per_second",
                     "twilio_credentials",
                     "twilio_account_sid",
                     "twilio_auth_token",

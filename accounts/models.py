@@ -67,6 +67,12 @@ class Organization(models.Model):
     messaging_service_sid = models.CharField(
         max_length=64, blank=True, help_text="Default Twilio messaging service for this organization's campaigns."
     )
+    send_rate_per_second = models.PositiveIntegerField(
+        null=True,
+        blank=True,
+        help_text="Most messages per second sent through each messaging service (empty: the server's default). "
+        "Ask Twilio what your numbers or messaging service allow.",
+    )
     twilio_account_sid = models.CharField(max_length=64, blank=True)
     twilio_auth_token = models.CharField(max_length=128, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)

@@ -27,6 +27,7 @@ ORGANIZATION_SETTINGS = (
     "default_timezone",
     "opt_out_message",
     "messaging_service_sid",
+    "send_rate_per_second",
     "twilio_account_sid",
     "twilio_auth_token",
 )

@@ -7,7 +7,9 @@ embedded default needs no Redis. Payloads are JSON primitives (ids), never model
 
 from __future__ import annotations
 
+import datetime as dt
 import logging
+import threading
 from collections.abc import Callable
 from typing import Any
 
@@ -38,3 +40,82 @@ def enqueue(func: Callable[..., Any], *, queue: str = "default", job_id: str | N
         rq_queue.enqueue(func, job_id=job_id, kwargs=kwargs, result_ttl=60, failure_ttl=7 * 24 * 3600)
 
     transaction.on_commit(_dispatch)
+
+
+PENDING_TTL_SECONDS = 120
+
+
+def _pending_key(key: str) -> str:
+    return f"spoke:pending-job:{key}"
+
+
+def enqueue_once(func: Callable[..., Any], *, key: str, queue: str = "default", **kwargs: Any) -> None:
+    """Like `enqueue`, but while one job for `key` waits to start, enqueueing again does nothing.
+
+    A flag in Redis (SET NX) marks the waiting job; the job clears it as it starts, before doing
+    any work, so anything committed after that point enqueues a fresh job and nothing is missed.
+    Unlike a fixed RQ job id, a second job never overwrites the record of one that is running.
+    The flag expires after PENDING_TTL_SECONDS, so a job Redis lost cannot block the key forever.
+    """
+
+    def _dispatch() -> None:
+        if settings.JOBS_SYNC:
+            func(**kwargs)
+            return
+        import django_rq
+
+        rq_queue = django_rq.get_queue(queue)
+        if not rq_queue.connection.set(_pending_key(key), "1", nx=True, ex=PENDING_TTL_SECONDS):
+            return
+        rq_queue.enqueue(
+            run_once_job,
+            kwargs={"key": key, "func": _path(func), "kwargs": kwargs},
+            description=f"{_path(func)}({key})",
+            result_ttl=60,
+            failure_ttl=7 * 24 * 3600,
+        )
+
+    transaction.on_commit(_dispatch)
+
+
+def run_once_job(*, key: str, func: str, kwargs: dict[str, Any]) -> Any:
+    """The RQ job behind `enqueue_once`: clear the pending flag, then do the work."""
+    from rq import get_current_job
+    from rq.utils import import_attribute
+
+    job = get_current_job()
+    if job is not None:
+        job.connection.delete(_pending_key(key))
+    return import_attribute(func)(**kwargs)  # type: ignore[operator]
+
+
+def enqueue_at(
+    func: Callable[..., Any], *, when: dt.datetime, job_id: str, queue: str = "default", **kwargs: Any
+) -> None:
+    """Schedule `func(**kwargs)` for `when` (run by `rqworker --with-scheduler`); the same `job_id`
+    schedules it once. Without Redis there is no scheduler: a timer thread runs it in this process."""
+    if settings.JOBS_SYNC:
+        delay = max((when - dt.datetime.now(dt.UTC)).total_seconds(), 0.0)
+        timer = threading.Timer(delay, _run_in_thread, args=(func, kwargs))
+        timer.daemon = True
+        timer.start()
+        return
+    import django_rq
+
+    rq_queue = django_rq.get_queue(queue)
+    rq_queue.enqueue_at(when, func, job_id=job_id, kwargs=kwargs, result_ttl=60, failure_ttl=7 * 24 * 3600)
+
+
+def _run_in_thread(func: Callable[..., Any], kwargs: dict[str, Any]) -> None:
+    from django.db import connections
+
+    try:
+        func(**kwargs)
+    except Exception:
+        logger.exception("delayed job %s failed", _path(func))
+    finally:
+        connections.close_all()
+
+
+def _path(func: Callable[..., Any]) -> str:
+    return f"{func.__module__}.{func.__qualname__}"

@@ -145,7 +145,8 @@ RQ_QUEUES = {
     name: {"URL": REDIS_URL or "redis://127.0.0.1:6379/0", "DEFAULT_TIMEOUT": 600}
     for name in ("default", "sends", "imports")
 }
-RQ = {"COMMIT_MODE": "auto"}
+# Workers seed the outbox sweeper's schedule as they start (texting/worker.py).
+RQ = {"COMMIT_MODE": "auto", "WORKER_CLASS": "texting.worker.SpokeWorker"}
 
 if REDIS_URL:
     CHANNEL_LAYERS = {
@@ -239,8 +240,25 @@ TWILIO_AUTH_TOKEN = env_str("TWILIO_AUTH_TOKEN")
 TWILIO_MESSAGING_SERVICE_SID = env_str("TWILIO_MESSAGING_SERVICE_SID")
 TWILIO_API_BASE_URL = env_str("TWILIO_API_BASE_URL")
 TWILIO_TIMEOUT_SECONDS = env_int("TWILIO_TIMEOUT_SECONDS", 10)
+TWILIO_FROM_NUMBER = env_str("TWILIO_FROM_NUMBER")
 # Messages the drain job claims per statement.
 SEND_BATCH_SIZE = env_int("SEND_BATCH_SIZE", 100)
+# Sends in flight at once per drain job (threads sharing keep-alive connections).
+SEND_CONCURRENCY = env_int("SEND_CONCURRENCY", 8)
+# Messages per second per messaging service unless the organization sets its own (0: no limit).
+SEND_RATE_PER_SECOND = env_int("SEND_RATE_PER_SECOND", 100)
+# Transient failures (429, 5xx, connection refused) are tried this many times in all, waiting
+# base * 2^(n-1) seconds between tries, never more than the cap.
+SEND_MAX_ATTEMPTS = env_int("SEND_MAX_ATTEMPTS", 5)
+SEND_RETRY_BASE_SECONDS = env_int("SEND_RETRY_BASE_SECONDS", 5)
+SEND_RETRY_MAX_SECONDS = env_int("SEND_RETRY_MAX_SECONDS", 300)
+# The sweeper: how often it runs, when a queued message counts as forgotten (its drain is kicked
+# again) and when one in `sending` counts as stuck (it goes to review).
+SEND_SWEEP_INTERVAL_SECONDS = env_int("SEND_SWEEP_INTERVAL_SECONDS", 60)
+SEND_SWEEP_QUEUED_AFTER_SECONDS = env_int("SEND_SWEEP_QUEUED_AFTER_SECONDS", 60)
+SEND_STUCK_AFTER_SECONDS = env_int("SEND_STUCK_AFTER_SECONDS", 600)
+# Whole-message replies that opt a contact out besides the carrier keywords (STOP, UNSUBSCRIBE…).
+OPT_OUT_PHRASES = env_list("OPT_OUT_PHRASES", "stop texting me,remove me,remove me from this list,unsubscribe me")
 
 # --- API --------------------------------------------------------------------------------------
 
@@ -312,5 +330,9 @@ LOGGING = {
     "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"}},
     "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
     "root": {"handlers": ["console"], "level": LOG_LEVEL},
-    "loggers": {"django.db.backends": {"level": "INFO"}},
+    "loggers": {
+        "django.db.backends": {"level": "INFO"},
+        # The twilio SDK logs request URLs (with the account SID) at INFO.
+        "twilio": {"level": "WARNING"},
+    },
 }

@@ -416,3 +416,6 @@ class MessageAdmin(ReadOnlyScopedAdmin):
     def error(self, obj: Message) -> str:
         info = describe(obj.error_code)
         return f"{info.code}: {info.description}" if info else ""
+
+
+from texting import admin_unmatched  # noqa: E402, F401 (registers the unmatched replies list)

@@ -1,9 +1,49 @@
-"""RQ jobs. Thin: each takes JSON primitives and calls one service."""
+"""RQ jobs. Thin: each takes JSON primitives and calls one service.
+
+The sweeper is scheduled with RQ 2.x's own scheduler (`rqworker --with-scheduler`): RQ 2.12
+has `Queue.enqueue_at/enqueue_in` but no periodic jobs in the worker (its cron scheduler is a
+separate `rq cron` process), so `sweep_outbox` schedules its next run itself. Each run has an id
+naming its time slot (`sweep-outbox-<slot>`): every worker that starts, and every run, schedules
+the next slot, and the same id schedules it once, so there is one sweep per interval however
+many workers run, and a new run never overwrites the record of the one that is running.
+"""
 
 from __future__ import annotations
 
-from texting.outbox import outbox_drain
+import datetime as dt
+import logging
+
+from django.conf import settings
+
+from core.jobs import enqueue_at
+from texting.outbox import outbox_drain, outbox_sweep
+
+logger = logging.getLogger(__name__)
 
 
 def drain_outbox(*, messaging_service_sid: str) -> int:
     return outbox_drain(messaging_service_sid=messaging_service_sid)
+
+
+def sweep_outbox() -> dict[str, int]:
+    try:
+        result = outbox_sweep()
+    finally:
+        sweeper_schedule()
+    return {"kicked": len(result.kicked), "stuck": result.stuck}
+
+
+def sweeper_schedule(*, now: dt.datetime | None = None) -> str | None:
+    """Schedule the next sweep (the start of the next interval); returns its job id.
+
+    Nothing to schedule without Redis: the embedded default has no scheduler
+    (run `manage.py sweep_outbox` by hand there, if ever needed).
+    """
+    if settings.JOBS_SYNC:
+        return None
+    interval = max(settings.SEND_SWEEP_INTERVAL_SECONDS, 1)
+    now = now or dt.datetime.now(dt.UTC)
+    slot = int(now.timestamp()) // interval + 1
+    job_id = f"sweep-outbox-{slot}"
+    enqueue_at(sweep_outbox, when=dt.datetime.fromtimestamp(slot * interval, dt.UTC), job_id=job_id, queue="sends")
+    return job_id

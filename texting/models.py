@@ -67,6 +67,10 @@ class Message(models.Model):
     messaging_service_sid = models.CharField(max_length=64, blank=True)
     send_before = models.DateTimeField(null=True, blank=True)
     attempts = models.PositiveSmallIntegerField(default=0)
+    # A transient failure puts the message back in the outbox, due again only after a backoff.
+    next_attempt_at = models.DateTimeField(null=True, blank=True)
+    # When a worker claimed it: a message left in `sending` long after this goes to review.
+    claimed_at = models.DateTimeField(null=True, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
     queued_at = models.DateTimeField(null=True, blank=True)
     sent_at = models.DateTimeField(null=True, blank=True)
@@ -80,7 +84,7 @@ class Message(models.Model):
             models.Index(fields=["contact", "id"], name="message_thread"),
             # The outbox: small, because messages leave "queued" within seconds.
             models.Index(fields=["messaging_service_sid", "id"], condition=Q(status="queued"), name="message_outbox"),
-            models.Index(fields=["status", "queued_at"], condition=Q(status="sending"), name="message_in_flight"),
+            models.Index(fields=["status", "claimed_at"], condition=Q(status="sending"), name="message_in_flight"),
             # Matching an inbound reply to the contact last texted at that cell.
             models.Index(fields=["to_number", "id"], condition=Q(direction="out"), name="message_outbound_to"),
             models.Index(fields=["campaign", "direction", "status"], name="message_campaign_stats"),
@@ -88,6 +92,23 @@ class Message(models.Model):
 
     def __str__(self) -> str:
         return f"{self.get_direction_display()} {self.pk}"
+
+
+class UnmatchedReplyManager(models.Manager["UnmatchedReply"]):
+    def get_queryset(self) -> models.QuerySet[UnmatchedReply]:
+        return super().get_queryset().filter(direction=Direction.INBOUND, contact__isnull=True)
+
+
+class UnmatchedReply(Message):
+    """An inbound message that matched no contact: kept and listed for organizers, never dropped."""
+
+    objects = UnmatchedReplyManager()  # type: ignore[assignment,misc]
+
+    class Meta:
+        proxy = True
+        ordering = ["-id"]
+        verbose_name = "unmatched reply"
+        verbose_name_plural = "unmatched replies"
 
 
 class ExportJob(models.Model):

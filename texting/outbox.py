@@ -2,27 +2,46 @@
 
 At most once: a message reaches the provider only through the worker that claimed it, and a
 failure that may have been accepted by the provider (ambiguous) is never retried automatically.
+
+Per batch: one claim statement, one re-check statement (opt-outs, archived campaigns, the
+organization's rate and credentials), the sends (concurrent, over keep-alive connections, within
+the messaging service's rate limit), and one statement writing every result back.
 """
 
 from __future__ import annotations
 
 import datetime as dt
 import logging
-from dataclasses import dataclass
+import time
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+from typing import Any
 
 from django.conf import settings
 from django.db import connection, transaction
+from django.db.models import Case, F, Field, Q, Value, When
 from django.utils import timezone
 
 from campaigns.models import Contact
-from texting.errors import describe
+from core import ratelimit
+from texting.errors import ErrorAction, describe
+from texting.events import messages_failed_event_emit
 from texting.models import Message, MessageStatus
 from texting.providers import get_provider
-from texting.providers.base import FailureKind, OutboundSMS, Provider, ProviderError
+from texting.providers.base import FailureKind, OutboundSMS, Provider, ProviderError, SendResult
 
 logger = logging.getLogger(__name__)
 
-MAX_ATTEMPTS = 3
+# A drain hands over to a fresh job after this long, well inside RQ's job timeout (600 s): at a
+# slow organization rate a big outbox takes hours, and a job killed mid-batch strands messages.
+DRAIN_TIME_BUDGET_SECONDS = 240
+# At a slow rate a batch is cut to about this many seconds of sending, so few messages wait in
+# `sending` (where a dying worker would leave them for review).
+BATCH_SECONDS = 10
+
+REVIEW_NOTE = "The provider may have sent it; check before resending."
+STUCK_NOTE = "Left in 'sending' (a worker stopped mid-send?); it may have been sent: check before resending."
 
 
 @dataclass(frozen=True)
@@ -36,38 +55,41 @@ class Claimed:
     contact_id: int | None
     attempts: int
     is_opt_out_notice: bool
+    organization_id: int | None = None
+    media_urls: list[str] = field(default_factory=list)
 
 
 CLAIM_COLUMNS = (
-    "id, to_number, body, messaging_service_sid, from_number, send_before, contact_id, attempts, is_opt_out_notice"
+    "id, to_number, body, messaging_service_sid, from_number, send_before, contact_id, attempts, "
+    "is_opt_out_notice, organization_id"
 )
 
 
-def outbox_claim(*, messaging_service_sid: str, limit: int) -> list[Claimed]:
-    """Move up to `limit` queued messages to `sending` and return them: one statement on PostgreSQL."""
+def outbox_claim(*, messaging_service_sid: str, limit: int, now: dt.datetime | None = None) -> list[Claimed]:
+    """Move up to `limit` due queued messages to `sending` and return them: one statement.
+
+    Due: never tried, or its retry backoff has passed. On PostgreSQL `FOR UPDATE SKIP LOCKED`
+    lets several workers claim at once without waiting on or double-claiming each other's rows.
+    """
+    now = now or timezone.now()
     table = connection.ops.quote_name(Message._meta.db_table)
+    lock = "FOR UPDATE SKIP LOCKED" if connection.vendor == "postgresql" else ""
+    # SQLite has no SKIP LOCKED; its write transaction (IMMEDIATE) serialises claimers.
+    sql = (
+        f"UPDATE {table} SET status = %s, attempts = attempts + 1, claimed_at = %s WHERE id IN ("  # noqa: S608 (quoted table name)
+        f"  SELECT id FROM {table} WHERE status = %s AND messaging_service_sid = %s"
+        f"  AND (next_attempt_at IS NULL OR next_attempt_at <= %s)"
+        f"  ORDER BY id {lock} LIMIT %s"
+        f") RETURNING {CLAIM_COLUMNS}"
+    )
+    stamp = Message._meta.get_field("claimed_at").get_db_prep_value(now, connection)
     with transaction.atomic(), connection.cursor() as cursor:
-        if connection.vendor == "postgresql":
-            cursor.execute(
-                f"UPDATE {table} SET status = %s, attempts = attempts + 1 WHERE id IN ("  # noqa: S608 (quoted table name)
-                f"  SELECT id FROM {table} WHERE status = %s AND messaging_service_sid = %s"
-                f"  ORDER BY id FOR UPDATE SKIP LOCKED LIMIT %s"
-                f") RETURNING {CLAIM_COLUMNS}",
-                [MessageStatus.SENDING, MessageStatus.QUEUED, messaging_service_sid, limit],
-            )
-        else:
-            # SQLite has no SKIP LOCKED; its write transaction (IMMEDIATE) serialises claimers.
-            cursor.execute(
-                f"UPDATE {table} SET status = %s, attempts = attempts + 1 WHERE id IN ("  # noqa: S608 (quoted table name)
-                f"  SELECT id FROM {table} WHERE status = %s AND messaging_service_sid = %s ORDER BY id LIMIT %s"
-                f") RETURNING {CLAIM_COLUMNS}",
-                [MessageStatus.SENDING, MessageStatus.QUEUED, messaging_service_sid, limit],
-            )
+        cursor.execute(sql, [MessageStatus.SENDING, stamp, MessageStatus.QUEUED, messaging_service_sid, stamp, limit])
         rows = cursor.fetchall()
     return sorted((_claimed(row) for row in rows), key=lambda c: c.id)
 
 
-def _claimed(row: tuple[object, ...]) -> Claimed:
+def _claimed(row: tuple[Any, ...]) -> Claimed:
     send_before = row[5]
     if isinstance(send_before, str):
         send_before = dt.datetime.fromisoformat(send_before)
@@ -75,105 +97,317 @@ def _claimed(row: tuple[object, ...]) -> Claimed:
         # SQLite hands raw queries naive datetimes; they are stored in UTC.
         send_before = send_before.replace(tzinfo=dt.UTC)
     return Claimed(
-        id=int(row[0]),  # type: ignore[call-overload]
+        id=int(row[0]),
         to_number=str(row[1]),
         body=str(row[2]),
         messaging_service_sid=str(row[3]),
         from_number=str(row[4]),
-        send_before=send_before,  # type: ignore[arg-type]
-        contact_id=row[6],  # type: ignore[arg-type]
-        attempts=int(row[7]),  # type: ignore[call-overload]
+        send_before=send_before,
+        contact_id=row[6],
+        attempts=int(row[7]),
         is_opt_out_notice=bool(row[8]),
+        organization_id=row[9],
     )
 
 
-def _unsendable_reasons(batch: list[Claimed]) -> dict[int, str]:
-    """Re-check at send time what may have changed since the message was queued."""
-    now = timezone.now()
+@dataclass(frozen=True)
+class SenderState:
+    """What the worker re-reads at send time about a message's contact and organization."""
+
+    reasons: dict[int, str]
+    rate_per_second: float
+    credentials: dict[int, tuple[str, str]]  # message id -> (account sid, auth token), when the org has its own
+
+
+def _sender_state(batch: list[Claimed], now: dt.datetime) -> SenderState:
+    """Re-check at send time what may have changed since the message was queued: one statement."""
     contact_ids = [c.contact_id for c in batch if c.contact_id is not None]
     state = {
         row["id"]: row
-        for row in Contact.objects.filter(id__in=contact_ids).values("id", "is_opted_out", "campaign__is_archived")
+        for row in Contact.objects.filter(id__in=contact_ids).values(
+            "id",
+            "is_opted_out",
+            "campaign__is_archived",
+            "campaign__organization__send_rate_per_second",
+            "campaign__organization__twilio_account_sid",
+            "campaign__organization__twilio_auth_token",
+        )
     }
     reasons: dict[int, str] = {}
+    credentials: dict[int, tuple[str, str]] = {}
+    rates: set[int] = set()
     for claimed in batch:
         contact = state.get(claimed.contact_id) if claimed.contact_id is not None else None
+        if contact is not None:
+            if contact["campaign__organization__send_rate_per_second"]:
+                rates.add(contact["campaign__organization__send_rate_per_second"])
+            sid, token = (
+                contact["campaign__organization__twilio_account_sid"],
+                contact["campaign__organization__twilio_auth_token"],
+            )
+            if sid and token:
+                credentials[claimed.id] = (sid, token)
         if contact is not None and contact["is_opted_out"] and not claimed.is_opt_out_notice:
             reasons[claimed.id] = "The contact opted out after this message was queued."
         elif contact is not None and contact["campaign__is_archived"]:
             reasons[claimed.id] = "The campaign was archived before this message was sent."
         elif claimed.send_before is not None and claimed.send_before <= now:
             reasons[claimed.id] = "Texting hours ended before this message could be sent."
-    return reasons
+    # Organizations sharing a messaging service share its limit: the strictest applies.
+    rate = float(min(rates)) if rates else float(settings.SEND_RATE_PER_SECOND)
+    return SenderState(reasons=reasons, rate_per_second=rate, credentials=credentials)
 
 
-def outbox_send_batch(*, batch: list[Claimed], provider: Provider) -> list[tuple[OutboundSMS, str]]:
-    """Send a claimed batch and write every result back in one statement; returns what was accepted."""
-    reasons = _unsendable_reasons(batch)
-    now = timezone.now()
+class Providers:
+    """One provider per set of credentials for the whole drain, so keep-alive connections are reused."""
+
+    def __init__(self, default: Provider | None = None) -> None:
+        self._default = default
+        self._by_account: dict[str, Provider] = {}
+
+    def get(self, credentials: tuple[str, str] | None) -> Provider:
+        if credentials is None:
+            if self._default is None:
+                self._default = get_provider()
+            return self._default
+        account_sid, auth_token = credentials
+        if account_sid not in self._by_account:
+            self._by_account[account_sid] = get_provider(account_sid=account_sid, auth_token=auth_token)
+        return self._by_account[account_sid]
+
+
+def retry_delay(attempts: int) -> dt.timedelta:
+    """Exponential backoff after the `attempts`-th failed try, capped."""
+    seconds = settings.SEND_RETRY_BASE_SECONDS * 2 ** max(attempts - 1, 0)
+    return dt.timedelta(seconds=min(seconds, settings.SEND_RETRY_MAX_SECONDS))
+
+
+@dataclass
+class BatchOutcome:
+    accepted: list[tuple[OutboundSMS, str]] = field(default_factory=list)
+    sent_by: dict[str, Provider] = field(default_factory=dict)  # provider SID -> the provider that sent it
+    retry_at: dt.datetime | None = None  # the earliest retry this batch scheduled
+    error_actions: list[tuple[int, int]] = field(default_factory=list)  # (message id, error code)
+    failed: list[int] = field(default_factory=list)  # ids of messages the provider refused for good
+    rate_per_second: float = 0.0  # the pace this batch was sent at (0: unlimited)
+
+
+def outbox_send_batch(
+    *,
+    batch: list[Claimed],
+    provider: Provider | Providers,
+    pool: ThreadPoolExecutor | None = None,
+    now: dt.datetime | None = None,
+) -> BatchOutcome:
+    """Send a claimed batch and write every result back in one statement."""
+    now = now or timezone.now()
+    providers = provider if isinstance(provider, Providers) else Providers(provider)
+    state = _sender_state(batch, now)
     status_callback = f"{settings.PUBLIC_BASE_URL}/webhooks/twilio/status"
-    updates: list[Message] = []
-    accepted: list[tuple[OutboundSMS, str]] = []
+    updates: dict[int, Message] = {}
+    to_send: list[tuple[Claimed, OutboundSMS, Provider]] = []
     for claimed in batch:
-        result = Message(pk=claimed.id, attempts=claimed.attempts)
-        updates.append(result)
-        if claimed.id in reasons:
-            result.status, result.status_note = MessageStatus.CANCELLED, reasons[claimed.id]
+        result = Message(pk=claimed.id, attempts=claimed.attempts, next_attempt_at=None)
+        updates[claimed.id] = result
+        if claimed.id in state.reasons:
+            result.status, result.status_note = MessageStatus.CANCELLED, state.reasons[claimed.id]
             continue
         outbound = OutboundSMS(
             to=claimed.to_number,
             body=claimed.body,
             messaging_service_sid=claimed.messaging_service_sid,
             from_number=claimed.from_number,
-            status_callback=status_callback,
+            status_callback=f"{status_callback}?m={claimed.id}",
             send_before=claimed.send_before,
         )
+        to_send.append((claimed, outbound, providers.get(state.credentials.get(claimed.id))))
+
+    bucket_key = f"send:{batch[0].messaging_service_sid or batch[0].from_number or 'default'}" if batch else ""
+
+    def send_one(item: tuple[Claimed, OutboundSMS, Provider]) -> SendResult | ProviderError:
+        _claimed, outbound, chosen = item
+        ratelimit.acquire(bucket_key, rate=state.rate_per_second)
         try:
-            sent = provider.send(outbound)
+            return chosen.send(outbound)
         except ProviderError as exc:
-            result.error_code = exc.code
-            if exc.kind is FailureKind.AMBIGUOUS:
-                result.status, result.status_note = (
-                    MessageStatus.REVIEW,
-                    "The provider may have sent it; check before resending.",
-                )
-            elif exc.kind is FailureKind.TRANSIENT and claimed.attempts < MAX_ATTEMPTS:
-                result.status, result.status_note = MessageStatus.QUEUED, f"Retrying: {exc}"
-            else:
-                info = describe(exc.code)
-                result.status = MessageStatus.FAILED
-                result.status_note = (info.description if info else str(exc))[:200]
+            return exc
+        except Exception as exc:
+            # A bug or an unexpected library error after the request may have left: never resend blindly.
+            logger.exception("unexpected error sending message %s", _claimed.id)
+            return ProviderError(f"Unexpected error: {type(exc).__name__}", kind=FailureKind.AMBIGUOUS)
+
+    if pool is not None and len(to_send) > 1:
+        results = list(pool.map(send_one, to_send))
+    else:
+        results = [send_one(item) for item in to_send]
+
+    outcome = BatchOutcome(rate_per_second=state.rate_per_second)
+    for (claimed, outbound, chosen), sent in zip(to_send, results, strict=True):
+        result = updates[claimed.id]
+        if isinstance(sent, SendResult):
+            result.status, result.provider_sid, result.sent_at = MessageStatus.SENT, sent.sid, now
+            outcome.accepted.append((outbound, sent.sid))
+            outcome.sent_by[sent.sid] = chosen
             continue
-        result.status, result.provider_sid, result.sent_at = MessageStatus.SENT, sent.sid, now
-        accepted.append((outbound, sent.sid))
-    Message.objects.bulk_update(
-        updates, ["status", "status_note", "provider_sid", "sent_at", "error_code"], batch_size=1000
+        result.error_code = sent.code
+        if sent.kind is FailureKind.AMBIGUOUS:
+            result.status, result.status_note = MessageStatus.REVIEW, REVIEW_NOTE
+        elif sent.kind is FailureKind.TRANSIENT and claimed.attempts < settings.SEND_MAX_ATTEMPTS:
+            retry_at = now + retry_delay(claimed.attempts)
+            result.status, result.next_attempt_at = MessageStatus.QUEUED, retry_at
+            result.status_note = f"Retrying (try {claimed.attempts} of {settings.SEND_MAX_ATTEMPTS} failed: {sent})"[
+                :200
+            ]
+            outcome.retry_at = min(outcome.retry_at or retry_at, retry_at)
+        else:
+            info = describe(sent.code)
+            result.status = MessageStatus.FAILED
+            result.status_note = (info.description if info else str(sent))[:200]
+            outcome.failed.append(claimed.id)
+            if info is not None and info.action is not ErrorAction.NONE:
+                outcome.error_actions.append((claimed.id, info.code))
+    _write_results(list(updates.values()))
+    return outcome
+
+
+def _write_results(results: list[Message]) -> None:
+    """Every result of a batch in one UPDATE.
+
+    A status callback may have arrived first (it carries our id, so it can): the status is
+    written only where the message is still `sending`, so the result never moves it backwards,
+    and an ambiguous send that the provider did take is settled by its callback, not sent to review.
+    """
+    if not results:
+        return
+    sending = MessageStatus.SENDING
+
+    def case(name: str, values: list[tuple[int, object]], *, only_while_sending: bool = False) -> Case:
+        condition = {"status": sending} if only_while_sending else {}
+        field = Message._meta.get_field(name)
+        assert isinstance(field, Field)
+        return Case(
+            *[When(pk=pk, **condition, then=Value(value, output_field=field)) for pk, value in values],
+            default=F(name),
+            output_field=field,
+        )
+
+    ids = [r.pk for r in results]
+    accepted = [r for r in results if r.provider_sid]
+    Message.objects.filter(pk__in=ids).update(
+        # Every SET reads the row as it was before this statement, so the order here does not matter.
+        status_note=case("status_note", [(r.pk, r.status_note) for r in results], only_while_sending=True),
+        error_code=case("error_code", [(r.pk, r.error_code) for r in results], only_while_sending=True),
+        next_attempt_at=case("next_attempt_at", [(r.pk, r.next_attempt_at) for r in results], only_while_sending=True),
+        provider_sid=case("provider_sid", [(r.pk, r.provider_sid) for r in accepted]),
+        sent_at=case("sent_at", [(r.pk, r.sent_at) for r in accepted]),
+        status=case("status", [(r.pk, r.status) for r in results], only_while_sending=True),
     )
-    return accepted
 
 
 def outbox_drain(*, messaging_service_sid: str, batch_size: int | None = None) -> int:
-    """Send everything queued for the messaging service, a batch at a time; returns how many were handled."""
-    provider = get_provider()
+    """Send everything due for the messaging service, a batch at a time; returns how many were handled.
+
+    Messages put back for a retry are not waited for: a drain is scheduled for when the first is due.
+    """
+    from texting.services import message_error_action, outbox_kick
+
+    providers = Providers()
     limit = batch_size or settings.SEND_BATCH_SIZE
     handled = 0
-    while True:
-        batch = outbox_claim(messaging_service_sid=messaging_service_sid, limit=limit)
-        if not batch:
-            return handled
-        accepted = outbox_send_batch(batch=batch, provider=provider)
-        handled += len(batch)
-        _apply_provider_reactions(provider=provider, accepted=accepted)
+    retry_at: dt.datetime | None = None
+    started = time.monotonic()
+    with ThreadPoolExecutor(max_workers=max(settings.SEND_CONCURRENCY, 1), thread_name_prefix="send") as pool:
+        while True:
+            if time.monotonic() - started > DRAIN_TIME_BUDGET_SECONDS:
+                outbox_kick(messaging_service_sid=messaging_service_sid)  # the next job carries on
+                break
+            batch = outbox_claim(messaging_service_sid=messaging_service_sid, limit=limit)
+            if not batch:
+                break
+            outcome = outbox_send_batch(batch=batch, provider=providers, pool=pool)
+            handled += len(batch)
+            if outcome.rate_per_second > 0:
+                paced = max(int(outcome.rate_per_second * BATCH_SECONDS), settings.SEND_CONCURRENCY, 1)
+                limit = min(batch_size or settings.SEND_BATCH_SIZE, paced)
+            if outcome.retry_at is not None:
+                retry_at = min(retry_at or outcome.retry_at, outcome.retry_at)
+            for message_id, code in outcome.error_actions:
+                message_error_action(message_id=message_id, code=code)
+            messages_failed_event_emit(message_ids=outcome.failed)
+            _apply_provider_reactions(outcome)
+    if retry_at is not None:
+        outbox_schedule_retry(messaging_service_sid=messaging_service_sid, when=retry_at)
+    return handled
 
 
-def _apply_provider_reactions(*, provider: Provider, accepted: list[tuple[OutboundSMS, str]]) -> None:
+def outbox_schedule_retry(*, messaging_service_sid: str, when: dt.datetime) -> None:
+    """A drain for `when`, once per service and second however many workers ask."""
+    from core.jobs import enqueue_at
+    from texting.jobs import drain_outbox
+
+    enqueue_at(
+        drain_outbox,
+        when=when,
+        queue="sends",
+        job_id=f"drain-retry-{messaging_service_sid or 'default'}-{int(when.timestamp())}",
+        messaging_service_sid=messaging_service_sid,
+    )
+
+
+def _apply_provider_reactions(outcome: BatchOutcome) -> None:
     """Feed what the provider reports back into the webhook services (only the fake provider reports here)."""
-    from texting.providers.base import SendResult
     from texting.services import message_receive, message_status_update
 
-    for outbound, sid in accepted:
-        statuses, replies = provider.reactions(outbound, SendResult(sid=sid, status="queued"))
+    for outbound, sid in outcome.accepted:
+        statuses, replies = outcome.sent_by[sid].reactions(outbound, SendResult(sid=sid, status="queued"))
         for report in statuses:
             message_status_update(report=report)
         for inbound in replies:
             message_receive(inbound=inbound)
+
+
+# --- The sweeper ----------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class SweepResult:
+    kicked: list[str]  # messaging services whose drain was re-queued
+    stuck: int  # messages moved from `sending` to review
+
+
+def outbox_sweep(*, now: dt.datetime | None = None, kick: Callable[[str], None] | None = None) -> SweepResult:
+    """Repair what a lost job or a dead worker leaves behind. Safe to run anywhere, any time.
+
+    - Messages due in the outbox for longer than SEND_SWEEP_QUEUED_AFTER_SECONDS (Redis lost the
+      drain job, or a retry's scheduled drain): their messaging service's drain is kicked again.
+    - Messages in `sending` for longer than SEND_STUCK_AFTER_SECONDS (the worker died between the
+      claim and the result write): they may have reached the provider, so they go to review.
+    """
+    from texting.services import outbox_kick
+
+    now = now or timezone.now()
+    stuck_before = now - dt.timedelta(seconds=settings.SEND_STUCK_AFTER_SECONDS)
+    stuck = Message.objects.filter(status=MessageStatus.SENDING).filter(
+        Q(claimed_at__lt=stuck_before) | Q(claimed_at__isnull=True, queued_at__lt=stuck_before)
+    )
+    stuck_count = stuck.update(status=MessageStatus.REVIEW, status_note=STUCK_NOTE)
+    if stuck_count:
+        logger.warning("sweeper moved %s messages stuck in sending to review", stuck_count)
+    waiting_since = now - dt.timedelta(seconds=settings.SEND_SWEEP_QUEUED_AFTER_SECONDS)
+    services = sorted(
+        set(
+            Message.objects.filter(status=MessageStatus.QUEUED, queued_at__lt=waiting_since)
+            .filter(Q(next_attempt_at__isnull=True) | Q(next_attempt_at__lte=now))
+            .order_by()
+            .values_list("messaging_service_sid", flat=True)
+            .distinct()
+        )
+    )
+    for service in services:
+        if kick is not None:
+            kick(service)
+        else:
+            outbox_kick(messaging_service_sid=service)
+    if services:
+        logger.info("sweeper re-kicked the drain of %s messaging services", len(services))
+    return SweepResult(kicked=services, stuck=stuck_count)

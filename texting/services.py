@@ -12,7 +12,7 @@ import uuid
 
 from django.conf import settings
 from django.db import connection, transaction
-from django.db.models import OuterRef, Subquery
+from django.db.models import OuterRef, Q, QuerySet, Subquery, sql
 from django.utils import timezone
 
 from accounts.models import Role, User
@@ -28,7 +28,7 @@ from campaigns.services import (
     question_response_set,
 )
 from core.errors import ApplicationError
-from core.jobs import enqueue
+from core.jobs import enqueue_once
 from core.live import publish_on_commit, texter_group
 from texting.errors import ErrorAction, describe
 from texting.events import message_status_event_emit
@@ -195,13 +195,17 @@ def message_send(
 
 
 def outbox_kick(*, messaging_service_sid: str) -> None:
-    """Make sure a drain job is queued for this messaging service, once the transaction commits."""
+    """Make sure a drain job is waiting for this messaging service, once the transaction commits.
+
+    Deduplicated: however many sends commit while one drain waits to start, it stays one job
+    (core.jobs.enqueue_once); a send committed after the drain started queues the next one.
+    """
     from texting.jobs import drain_outbox
 
-    enqueue(
+    enqueue_once(
         drain_outbox,
+        key=f"drain:{messaging_service_sid or 'default'}",
         queue="sends",
-        job_id=f"drain-{messaging_service_sid or 'default'}",
         messaging_service_sid=messaging_service_sid,
     )
 
@@ -288,16 +292,33 @@ def _insert_inbound(message: Message) -> bool:
     return True
 
 
+def _keyword(body: str) -> str:
+    """The reply as a keyword: trimmed, capitals, inner spaces collapsed, trailing punctuation gone."""
+    return " ".join(body.split()).strip(" .!?").upper()
+
+
+def is_opt_out_reply(body: str) -> bool:
+    """STOP and the other carrier keywords, or an organization's configured phrase, as the whole message."""
+    keyword = _keyword(body)
+    return keyword in OPT_OUT_KEYWORDS or keyword in {_keyword(p) for p in settings.OPT_OUT_PHRASES}
+
+
 def message_receive(*, inbound: InboundSMS) -> Message | None:
     """Store a reply from a contact and put the conversation in its texter's queue.
 
-    Matched to the contact last texted at that cell from that messaging service; a message that
-    matches nobody is kept without a contact. Idempotent on the provider SID (returns None for a
-    repeat). Three statements on the common path: match, insert, contact update.
+    Matched to the contact last texted at that cell from that messaging service (or, without
+    one, from that number); a message that matches nobody is kept without a contact, listed for
+    organizers as an unmatched reply. Idempotent on the provider SID (returns None for a repeat).
+    Three statements on the common path: match, insert, contact update.
     """
     outbound = Message.objects.filter(direction=Direction.OUTBOUND, to_number=inbound.from_number)
     if inbound.messaging_service_sid:
         outbound = outbound.filter(messaging_service_sid=inbound.messaging_service_sid)
+    elif inbound.to_number:
+        # Sent from a number rather than a service; messages queued before a from-number was recorded match too.
+        outbound = outbound.filter(messaging_service_sid="").filter(
+            Q(from_number=inbound.to_number) | Q(from_number="")
+        )
     match = (
         outbound.order_by("-id")
         .values("contact_id", "campaign_id", "organization_id", "contact__assignment__texter_id")
@@ -327,8 +348,8 @@ def message_receive(*, inbound: InboundSMS) -> Message | None:
         if match is None:
             logger.info("inbound message %s matched no contact; kept as unmatched", message.pk)
             return message
-        keyword = inbound.body.strip().upper()
-        if keyword in OPT_OUT_KEYWORDS:
+        keyword = _keyword(inbound.body)
+        if is_opt_out_reply(inbound.body):
             # The carrier already answered a STOP: texting a confirmation would draw error 21610.
             optout_create(organization=match["organization_id"], cell=inbound.from_number, source=OptOutSource.KEYWORD)
         else:
@@ -368,34 +389,94 @@ PROVIDER_STATUS = {
 
 
 def message_status_update(*, report: StatusReport) -> bool:
-    """Apply a delivery report; a status never moves backwards. One statement on the common path."""
+    """Apply a delivery report; a status never moves backwards, a repeat changes nothing.
+
+    Found by our message id when the report carries it (from the StatusCallback URL: the report
+    may arrive before the worker wrote the provider SID, which it then records), else by SID.
+    One statement for a report without an error; with an error, one more records it on the
+    contact (and closes it for a dead number); opting out after 21610 costs a few more.
+    """
     new_status = PROVIDER_STATUS.get(report.status)
-    if new_status is None:
+    if new_status is None or not report.sid:
         return False
-    earlier = [status for status, rank in STATUS_RANK.items() if rank < STATUS_RANK[new_status]]
+    earlier = [str(status) for status, rank in STATUS_RANK.items() if rank < STATUS_RANK[new_status]]
+    if report.message_id is not None:
+        target = Message.objects.filter(
+            Q(provider_sid=report.sid) | Q(provider_sid__isnull=True),
+            pk=report.message_id,
+            direction=Direction.OUTBOUND,
+        )
+    else:
+        target = Message.objects.filter(provider_sid=report.sid)
+    target = target.filter(status__in=earlier)
     values: dict[str, object] = {"status": new_status}
+    if report.message_id is not None:
+        values["provider_sid"] = report.sid
     if new_status == MessageStatus.DELIVERED:
         values["delivered_at"] = timezone.now()
-    if report.error_code is not None:
-        values["error_code"] = report.error_code
+    if report.error_code is None:
+        changed = bool(target.update(**values))
+        message_status_event_emit(sid=report.sid, status=new_status, changed=changed)
+        return changed
+    values["error_code"] = report.error_code
     with transaction.atomic():
-        changed = Message.objects.filter(provider_sid=report.sid, status__in=earlier).update(**values)
-        message_status_event_emit(sid=report.sid, status=new_status, changed=bool(changed))
-        if changed and report.error_code is not None:
-            _apply_error_action(sid=report.sid, code=report.error_code)
-    return bool(changed)
+        # With an error the contact is needed too: UPDATE … RETURNING saves reading the message again.
+        rows = _update_returning(target, values, ["contact_id", "organization_id", "texter_id"])
+        message_status_event_emit(sid=report.sid, status=new_status, changed=bool(rows))
+        if not rows:
+            return False
+        contact_id, organization_id, texter_id = rows[0]
+        if contact_id is not None:
+            _error_action(
+                contact_id=contact_id,
+                organization_id=organization_id,
+                texter_id=texter_id,
+                code=report.error_code,
+            )
+    return True
 
 
-def _apply_error_action(*, sid: str, code: int) -> None:
-    info = describe(code)
-    message = Message.objects.select_related("contact").filter(provider_sid=sid).first()
-    if info is None or message is None or message.contact is None:
+def _update_returning(queryset: QuerySet[Message], values: dict[str, object], columns: list[str]) -> list[tuple]:  # type: ignore[type-arg]
+    """`queryset.update(**values)` that also returns `columns` of the changed rows: one statement."""
+    query = queryset.query.chain(sql.UpdateQuery)
+    assert isinstance(query, sql.UpdateQuery)
+    query.add_update_values(values)
+    compiler = query.get_compiler(queryset.db)
+    update_sql, params = compiler.as_sql()
+    returning = ", ".join(connection.ops.quote_name(column) for column in columns)
+    with connection.cursor() as cursor:
+        cursor.execute(f"{update_sql} RETURNING {returning}", params)
+        return list(cursor.fetchall())
+
+
+def message_error_action(*, message_id: int, code: int) -> None:
+    """Do what the error catalog says about `code` for this message's contact (a send-time failure)."""
+    row = Message.objects.filter(pk=message_id).values("contact_id", "organization_id", "texter_id").first()
+    if row is None or row["contact_id"] is None:
         return
-    Contact.objects.filter(pk=message.contact.pk).update(error_code=code, updated_at=timezone.now())
-    if message.texter_id is not None:
+    with transaction.atomic():
+        _error_action(
+            contact_id=row["contact_id"], organization_id=row["organization_id"], texter_id=row["texter_id"], code=code
+        )
+
+
+def _error_action(*, contact_id: int, organization_id: int | None, texter_id: int | None, code: int) -> None:
+    """Record the error on the contact and act on it: 21610 opts the cell out, a number that can never
+    receive texts closes the contact, carrier filtering (30007) is only counted. One statement, except
+    for the opt-out."""
+    info = describe(code)
+    if info is None:
+        return
+    values: dict[str, object] = {"error_code": code, "updated_at": timezone.now()}
+    if info.action is ErrorAction.CLOSE_CONTACT:
+        values["status"] = ContactStatus.CLOSED
+    if info.action is ErrorAction.OPT_OUT and organization_id is not None:
+        cell = Contact.objects.filter(pk=contact_id).values_list("cell", flat=True).first()
+        Contact.objects.filter(pk=contact_id).update(**values)
+        if cell:
+            optout_create(organization=organization_id, cell=cell, source=OptOutSource.PROVIDER)
+    else:
+        Contact.objects.filter(pk=contact_id).update(**values)
+    if texter_id is not None:
         # The texter's page shows "Not delivered" on the thread without a reload.
-        publish_on_commit(texter_group(message.texter_id), "contact_changed", contact_id=message.contact.pk)
-    if info.action is ErrorAction.OPT_OUT and message.organization_id is not None:
-        optout_create(organization=message.organization_id, cell=message.contact.cell, source=OptOutSource.PROVIDER)
-    elif info.action is ErrorAction.CLOSE_CONTACT:
-        contact_close(contact=message.contact)
+        publish_on_commit(texter_group(texter_id), "contact_changed", contact_id=contact_id)

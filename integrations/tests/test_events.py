@@ -9,6 +9,7 @@ from typing import Any
 
 import pytest
 from django.test.utils import CaptureQueriesContext
+from django.utils import timezone
 
 from accounts.models import Organization, User
 from campaigns.models import Campaign, Contact, InteractionStep, OptOutSource
@@ -18,6 +19,7 @@ from integrations.models import Event, WebhookEndpoint
 from integrations.services import endpoint_create
 from integrations.tests.conftest import Receiver
 from spoke.testing import CampaignFactory, MessageFactory, TagFactory
+from texting.outbox import outbox_drain
 from texting.providers.base import StatusReport
 from texting.services import message_status_update, texter_tags_set
 
@@ -137,3 +139,15 @@ def test_other_organizations_events_are_not_sent(
 ) -> None:
     optout_create(organization=other_organization, cell="2025550175", source=OptOutSource.ORGANIZER)
     assert receiver.received == []
+
+
+@committed
+def test_message_refused_at_send_time_is_reported_failed(endpoint: Any, receiver: Receiver, contact: Contact) -> None:
+    # The fake provider refuses a body with "error21211" for good (an invalid number), before any callback.
+    message = MessageFactory.create(
+        contact=contact, body="Hi error21211", status="queued", queued_at=timezone.now(), provider_sid=None
+    )
+    outbox_drain(messaging_service_sid=message.messaging_service_sid)
+    assert receiver.events == ["message.failed"]
+    assert receiver.received[0]["data"]["message_id"] == message.pk
+    assert receiver.received[0]["data"]["error_code"] == 21211

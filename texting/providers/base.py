@@ -55,6 +55,9 @@ class StatusReport:
     sid: str
     status: str  # queued, sending, sent, delivered, undelivered, failed
     error_code: int | None = None
+    # Our message id, carried in the StatusCallback URL: a report may arrive before the worker
+    # has written the provider SID it got back (results are written per batch).
+    message_id: int | None = None
 
 
 class Provider(Protocol):

@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import datetime as dt
+import logging
 import math
 
 import requests
 from django.conf import settings
 from django.core.exceptions import ImproperlyConfigured
+from requests.adapters import HTTPAdapter
 from twilio.base.exceptions import TwilioException, TwilioRestException
 from twilio.http.http_client import TwilioHttpClient
 from twilio.rest import Client
@@ -25,36 +27,70 @@ from texting.providers.base import (
 # Twilio accepts a validity period between 1 second and 4 hours (14,400 s).
 MAX_VALIDITY_SECONDS = 14_400
 
+# The SDK logs every request's URL (with the account SID) at INFO: ours logs only problems.
+_http_logger = logging.getLogger("texting.providers.twilio.http")
+_http_logger.setLevel(logging.WARNING)
+
 
 class TwilioProvider:
+    """Sends through Twilio's Messages API. Safe to share between threads: one keep-alive
+    connection pool (sized for `concurrency` parallel sends) serves them all."""
+
     name = "twilio"
 
     def __init__(
-        self, *, account_sid: str, auth_token: str, api_base_url: str = "", timeout_seconds: float = 10
+        self,
+        *,
+        account_sid: str,
+        auth_token: str,
+        api_base_url: str = "",
+        timeout_seconds: float = 10,
+        from_number: str = "",
+        concurrency: int = 8,
     ) -> None:
         if not account_sid or not auth_token:
             raise ImproperlyConfigured("SMS_BACKEND=twilio needs TWILIO_ACCOUNT_SID and TWILIO_AUTH_TOKEN.")
-        # One keep-alive session per provider; a bounded wait, so a hung request cannot stall a worker.
-        self.client = Client(account_sid, auth_token, http_client=TwilioHttpClient(timeout=timeout_seconds))
+        # A bounded wait, so a hung request cannot stall a worker.
+        http_client = TwilioHttpClient(timeout=timeout_seconds, logger=_http_logger)
+        if http_client.session is not None:
+            # Keep-alive connections for every parallel send (the SDK's own pool covers https only).
+            adapter = HTTPAdapter(pool_connections=2, pool_maxsize=max(concurrency, 1))
+            http_client.session.mount("https://", adapter)
+            http_client.session.mount("http://", adapter)
+        self.client = Client(account_sid, auth_token, http_client=http_client)
+        self.from_number = from_number
         if api_base_url:
             # Point the SDK at a Twilio-compatible server (the local simulator in tests and benchmarks).
             self.client.api.base_url = api_base_url.rstrip("/")
 
+    def __repr__(self) -> str:
+        # Never the credentials, whoever prints this.
+        return f"TwilioProvider(base_url={self.client.api.base_url!r})"
+
     @classmethod
-    def from_settings(cls) -> TwilioProvider:
+    def from_settings(cls, *, account_sid: str = "", auth_token: str = "") -> TwilioProvider:
+        """The server's Twilio account, or an organization's own when its credentials are given."""
         return cls(
-            account_sid=settings.TWILIO_ACCOUNT_SID,
-            auth_token=settings.TWILIO_AUTH_TOKEN,
+            account_sid=account_sid or settings.TWILIO_ACCOUNT_SID,
+            auth_token=auth_token or settings.TWILIO_AUTH_TOKEN,
             api_base_url=settings.TWILIO_API_BASE_URL,
             timeout_seconds=settings.TWILIO_TIMEOUT_SECONDS,
+            from_number=settings.TWILIO_FROM_NUMBER,
+            concurrency=settings.SEND_CONCURRENCY,
         )
 
     def send(self, message: OutboundSMS) -> SendResult:
         params: dict[str, object] = {"to": message.to, "body": message.body}
         if message.messaging_service_sid:
             params["messaging_service_sid"] = message.messaging_service_sid
+        elif message.from_number or self.from_number:
+            params["from_"] = message.from_number or self.from_number
         else:
-            params["from_"] = message.from_number
+            raise ProviderError(
+                "No messaging service or from-number: set TWILIO_MESSAGING_SERVICE_SID (or the organization's "
+                "messaging service) or TWILIO_FROM_NUMBER.",
+                kind=FailureKind.PERMANENT,
+            )
         if message.status_callback:
             params["status_callback"] = message.status_callback
         if message.send_before is not None:

@@ -117,7 +117,7 @@ def test_error_answers_map_to_retry_rules(
     state.status = status
     state.body = {"code": code, "message": "refused", "status": status}
     with pytest.raises(ProviderError) as excinfo:
-        _provider(url).send(OutboundSMS(to="+12025550100", body="x"))
+        _provider(url).send(OutboundSMS(to="+12025550100", body="x", from_number="+15005550006"))
     assert excinfo.value.kind is kind
     assert excinfo.value.code == code
 
@@ -128,7 +128,7 @@ def test_connection_refused_is_transient() -> None:
         port = probe.getsockname()[1]
     # Nothing listens on the port now: the request never left.
     with pytest.raises(ProviderError) as excinfo:
-        _provider(f"http://127.0.0.1:{port}").send(OutboundSMS(to="+12025550100", body="x"))
+        _provider(f"http://127.0.0.1:{port}").send(OutboundSMS(to="+12025550100", body="x", from_number="+15005550006"))
     assert excinfo.value.kind is FailureKind.TRANSIENT
 
 
@@ -136,6 +136,50 @@ def test_no_answer_after_sending_is_ambiguous(twilio_server: tuple[FakeTwilio, s
     state, url = twilio_server
     state.delay = 1.5
     with pytest.raises(ProviderError) as excinfo:
-        _provider(url, timeout=0.5).send(OutboundSMS(to="+12025550100", body="x"))
+        _provider(url, timeout=0.5).send(OutboundSMS(to="+12025550100", body="x", from_number="+15005550006"))
     assert excinfo.value.kind is FailureKind.AMBIGUOUS
     assert len(state.requests) == 1
+
+
+def test_without_a_messaging_service_it_sends_from_the_configured_number(
+    twilio_server: tuple[FakeTwilio, str],
+) -> None:
+    state, url = twilio_server
+    provider = TwilioProvider(account_sid=ACCOUNT, auth_token="token", api_base_url=url, from_number="+15005550009")
+    provider.send(OutboundSMS(to="+12025550100", body="x"))
+    assert state.requests[0]["From"] == "+15005550009" and "MessagingServiceSid" not in state.requests[0]
+
+
+def test_with_neither_a_messaging_service_nor_a_number_it_says_what_to_set(
+    twilio_server: tuple[FakeTwilio, str],
+) -> None:
+    state, url = twilio_server
+    with pytest.raises(ProviderError, match="TWILIO_FROM_NUMBER") as excinfo:
+        _provider(url).send(OutboundSMS(to="+12025550100", body="x"))
+    assert excinfo.value.kind is FailureKind.PERMANENT and state.requests == []
+
+
+def test_an_organizations_own_account_is_used_when_given(settings) -> None:  # type: ignore[no-untyped-def]
+    from texting.providers import get_provider
+
+    settings.TWILIO_ACCOUNT_SID, settings.TWILIO_AUTH_TOKEN = "ACserver", "server-token"
+    own = get_provider("twilio", account_sid="ACorg", auth_token="org-token")
+    server = get_provider("twilio")
+    assert isinstance(own, TwilioProvider) and isinstance(server, TwilioProvider)
+    assert (own.client.username, own.client.password) == ("ACorg", "org-token")
+    assert (server.client.username, server.client.password) == ("ACserver", "server-token")
+
+
+def test_credentials_never_reach_the_logs(
+    twilio_server: tuple[FakeTwilio, str], caplog: pytest.LogCaptureFixture
+) -> None:
+    _state, url = twilio_server
+    provider = TwilioProvider(account_sid=ACCOUNT, auth_token="secret-token-xyz", api_base_url=url)
+    with caplog.at_level("DEBUG"):
+        provider.send(OutboundSMS(to="+12025550100", body="x", from_number="+15005550006"))
+    assert "secret-token-xyz" not in caplog.text + repr(provider)
+    caplog.clear()
+    # At the production log level not even the account SID (the SDK logs request URLs at INFO).
+    with caplog.at_level("INFO"):
+        provider.send(OutboundSMS(to="+12025550100", body="x", from_number="+15005550006"))
+    assert ACCOUNT not in caplog.text

@@ -115,3 +115,62 @@ def test_reply_is_pushed_to_the_assigned_texter_after_commit(
         "campaign_id": messaged.campaign_id,
         "message_id": message.pk if message else None,
     }
+
+
+@pytest.mark.parametrize("body", ["Stop.", "STOP!", "  stop  ", "Stop texting me", "REMOVE ME", "remove  me"])
+def test_carrier_keywords_with_punctuation_and_configured_phrases_opt_out(messaged: Contact, body: str) -> None:
+    message_receive(inbound=_reply(messaged, body=body))
+    messaged.refresh_from_db()
+    assert messaged.is_opted_out and messaged.status == ContactStatus.CLOSED
+
+
+def test_the_opt_out_phrases_are_a_setting(messaged: Contact, settings) -> None:  # type: ignore[no-untyped-def]
+    settings.OPT_OUT_PHRASES = ["leave me alone"]
+    message_receive(inbound=_reply(messaged, body="Leave me alone!", sid="SM1"))
+    messaged.refresh_from_db()
+    assert messaged.is_opted_out
+
+
+def test_a_phrase_inside_a_longer_reply_is_not_an_opt_out(messaged: Contact) -> None:
+    message_receive(inbound=_reply(messaged, body="Please don't remove me, I want updates"))
+    messaged.refresh_from_db()
+    assert not messaged.is_opted_out and messaged.status == ContactStatus.NEEDS_RESPONSE
+
+
+def test_unstop_opts_back_in(messaged: Contact) -> None:
+    message_receive(inbound=_reply(messaged, body="STOPALL", sid="SM1"))
+    message_receive(inbound=_reply(messaged, body="unstop", sid="SM2"))
+    messaged.refresh_from_db()
+    assert not messaged.is_opted_out and not OptOut.objects.filter(cell=messaged.cell).exists()
+
+
+def test_an_opt_out_reply_queues_no_confirmation_text(messaged: Contact, django_capture_on_commit_callbacks) -> None:
+    with django_capture_on_commit_callbacks(execute=True):
+        message_receive(inbound=_reply(messaged, body="STOP"))
+    assert not Message.objects.filter(direction=Direction.OUTBOUND, status=MessageStatus.QUEUED).exists()
+    assert Message.objects.filter(direction=Direction.OUTBOUND).count() == 1  # only the first text
+
+
+def test_a_reply_is_matched_by_messaging_service(messaged: Contact, texter: User) -> None:
+    other_campaign = CampaignFactory(organization=messaged.campaign.organization)
+    other_contact = ContactFactory(campaign=other_campaign, cell=messaged.cell)
+    Message.objects.filter(contact=messaged).update(messaging_service_sid="MGfirst")
+    MessageFactory(contact=other_contact, texter=texter, messaging_service_sid="MGsecond")
+    reply = message_receive(inbound=_reply(messaged, messaging_service_sid="MGfirst"))
+    assert reply is not None and reply.contact_id == messaged.pk
+
+
+def test_without_a_messaging_service_a_reply_is_matched_by_the_number_texted_from(
+    messaged: Contact, texter: User
+) -> None:
+    other_campaign = CampaignFactory(organization=messaged.campaign.organization)
+    other_contact = ContactFactory(campaign=other_campaign, cell=messaged.cell)
+    Message.objects.filter(contact=messaged).update(from_number="+15005550006")
+    MessageFactory(contact=other_contact, texter=texter, from_number="+15005550007")
+    reply = message_receive(inbound=_reply(messaged))  # to +15005550006
+    assert reply is not None and reply.contact_id == messaged.pk
+
+
+def test_a_reply_to_a_service_nobody_texted_from_is_unmatched(messaged: Contact) -> None:
+    reply = message_receive(inbound=_reply(messaged, messaging_service_sid="MGnobody"))
+    assert reply is not None and reply.contact_id is None

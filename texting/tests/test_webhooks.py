@@ -22,6 +22,7 @@ BASE = "https://spoke.example.org"
 @pytest.fixture(autouse=True)
 def twilio_settings(settings: SettingsWrapper) -> None:
     settings.TWILIO_AUTH_TOKEN = TOKEN
+    settings.TWILIO_ACCOUNT_SID = "ACtest00000000000000000000000000"  # the recorded payloads' account
     settings.PUBLIC_BASE_URL = BASE
 
 
@@ -98,3 +99,109 @@ def test_status_callback_for_an_unknown_message_is_still_acknowledged(client: Cl
     response = _signed_post(client, "/webhooks/twilio/status", _payload("twilio_status_delivered.json"))
     assert response.status_code == 204
     assert not Message.objects.exists()
+
+
+# --- Budgets, accounts, odd content, multi-part and media ------------------------------------------
+
+
+def test_a_delivery_report_through_the_webhook_costs_one_statement(
+    client: Client, texted: Contact, assert_statements
+) -> None:
+    data = _payload("twilio_status_delivered.json")
+    signature = RequestValidator(TOKEN).compute_signature(f"{BASE}/webhooks/twilio/status", data)
+    with assert_statements(1):
+        response = client.post("/webhooks/twilio/status", data, HTTP_X_TWILIO_SIGNATURE=signature)
+    assert response.status_code == 204
+
+
+def test_an_inbound_reply_through_the_webhook_costs_three_statements(
+    client: Client, texted: Contact, assert_statements, django_capture_on_commit_callbacks
+) -> None:
+    data = _payload("twilio_inbound.json")
+    signature = RequestValidator(TOKEN).compute_signature(f"{BASE}/webhooks/twilio/inbound", data)
+    with django_capture_on_commit_callbacks(execute=False), assert_statements(3):
+        response = client.post("/webhooks/twilio/inbound", data, HTTP_X_TWILIO_SIGNATURE=signature)
+    assert response.status_code == 200
+
+
+def test_the_status_callback_url_carries_our_message_id(client: Client, contact: Contact) -> None:
+    message = MessageFactory(contact=contact, status=MessageStatus.SENDING, provider_sid=None)
+    data = {**_payload("twilio_status_delivered.json"), "MessageSid": "SMbeatstheworker"}
+    response = _signed_post(client, f"/webhooks/twilio/status?m={message.pk}", data)
+    assert response.status_code == 204
+    message.refresh_from_db()
+    assert (message.status, message.provider_sid) == (MessageStatus.DELIVERED, "SMbeatstheworker")
+
+
+def test_the_message_id_in_the_url_is_covered_by_the_signature(client: Client, contact: Contact) -> None:
+    message = MessageFactory(contact=contact, status=MessageStatus.SENDING, provider_sid=None)
+    data = _payload("twilio_status_delivered.json")
+    signature = RequestValidator(TOKEN).compute_signature(f"{BASE}/webhooks/twilio/status?m={message.pk + 1}", data)
+    response = client.post(f"/webhooks/twilio/status?m={message.pk}", data, HTTP_X_TWILIO_SIGNATURE=signature)
+    assert response.status_code == 403
+
+
+def test_signed_with_an_organizations_own_account_is_accepted_in_two_statements(
+    client: Client, texted: Contact, assert_statements
+) -> None:
+    organization = texted.campaign.organization
+    organization.twilio_account_sid, organization.twilio_auth_token = "ACorgown", "org-own-token"
+    organization.save()
+    data = {**_payload("twilio_status_delivered.json"), "AccountSid": "ACorgown"}
+    assert _signed_post(client, "/webhooks/twilio/status", data, token=TOKEN).status_code == 403
+    with assert_statements(2):  # the organization's token, the update
+        assert _signed_post(client, "/webhooks/twilio/status", data, token="org-own-token").status_code == 204
+    assert Message.objects.get(provider_sid=data["MessageSid"]).status == MessageStatus.DELIVERED
+
+
+def test_the_public_url_is_what_is_signed_behind_a_proxy(client: Client, texted: Contact) -> None:
+    data = _payload("twilio_status_delivered.json")
+    # The proxy forwards to http://testserver; Twilio signed https://spoke.example.org.
+    internal = RequestValidator(TOKEN).compute_signature("http://testserver/webhooks/twilio/status", data)
+    assert client.post("/webhooks/twilio/status", data, HTTP_X_TWILIO_SIGNATURE=internal).status_code == 403
+    assert _signed_post(client, "/webhooks/twilio/status", data).status_code == 204
+
+
+@pytest.mark.parametrize(
+    "changes",
+    [{"NumMedia": "lots"}, {"NumSegments": ""}, {"MessageSid": ""}, {"From": ""}],
+)
+def test_authenticated_odd_content_is_acknowledged(client: Client, texted: Contact, changes: dict[str, str]) -> None:
+    data = {**_payload("twilio_inbound.json"), **changes}
+    response = _signed_post(client, "/webhooks/twilio/inbound", data)
+    assert response.status_code == 200
+
+
+@pytest.mark.parametrize("changes", [{"ErrorCode": "abc"}, {"MessageStatus": "read"}, {"MessageSid": ""}])
+def test_authenticated_odd_status_reports_are_acknowledged(
+    client: Client, texted: Contact, changes: dict[str, str]
+) -> None:
+    data = {**_payload("twilio_status_delivered.json"), **changes}
+    assert _signed_post(client, "/webhooks/twilio/status", data).status_code == 204
+
+
+def test_a_multi_part_reply_with_several_pictures_keeps_them_all(client: Client, texted: Contact) -> None:
+    data = {
+        **_payload("twilio_inbound.json"),
+        "MessageSid": "MMmulti",
+        "Body": "A long reply " * 20,
+        "NumSegments": "3",
+        "NumMedia": "2",
+        "MediaUrl0": "https://api.twilio.com/media/1",
+        "MediaContentType0": "image/jpeg",
+        "MediaUrl1": "https://api.twilio.com/media/2",
+        "MediaContentType1": "image/png",
+    }
+    assert _signed_post(client, "/webhooks/twilio/inbound", data).status_code == 200
+    reply = Message.objects.get(provider_sid="MMmulti")
+    assert reply.body == "A long reply " * 20 and reply.segments == 3
+    assert reply.media_urls == ["https://api.twilio.com/media/1", "https://api.twilio.com/media/2"]
+
+
+def test_out_of_order_status_reports_never_move_a_message_back(client: Client, texted: Contact) -> None:
+    delivered = _payload("twilio_status_delivered.json")
+    for status in ("delivered", "sent", "queued"):
+        assert (
+            _signed_post(client, "/webhooks/twilio/status", {**delivered, "MessageStatus": status}).status_code == 204
+        )
+    assert Message.objects.get(provider_sid=delivered["MessageSid"]).status == MessageStatus.DELIVERED
