@@ -17,3 +17,24 @@ def import_contacts(*, import_job_id: int) -> None:
     except ImportJob.DoesNotExist:
         # The campaign, and its import jobs with it, was deleted before the job ran: nothing to do.
         logger.info("Contact import %s no longer exists", import_job_id)
+
+
+# --- Bulk review actions (queued by the back office when they touch many contacts) ---------------
+
+
+def reassign_contacts(*, contact_ids: list[int], texter_ids: list[int]) -> None:
+    from campaigns.services import contacts_reassign
+
+    contacts_reassign(contact_ids=contact_ids, texter_ids=texter_ids)
+
+
+def unassign_contacts(*, contact_ids: list[int]) -> None:
+    from campaigns.services import contacts_unassign
+
+    contacts_unassign(contact_ids=contact_ids)
+
+
+def close_contacts(*, contact_ids: list[int]) -> None:
+    from campaigns.services import contacts_close_many
+
+    contacts_close_many(contact_ids=contact_ids)

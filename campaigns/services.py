@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator, Sequence
 
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
-from accounts.models import Organization, User
+from accounts.models import Membership, Organization, Role, User
 from campaigns.models import (
     Assignment,
     Campaign,
@@ -25,6 +25,8 @@ from campaigns.models import (
 from campaigns.phones import normalize_cell
 from core.errors import ApplicationError
 from core.live import campaign_group, publish_on_commit, texter_group
+
+ASSIGNABLE_ROLES = (Role.OWNER, Role.ADMIN, Role.SUPERVOLUNTEER, Role.TEXTER)
 
 # --- Campaign lifecycle -----------------------------------------------------------------------
 
@@ -312,3 +314,93 @@ def contact_tags_set(*, contact: Contact, tag_ids: Iterable[int], acting_user: U
         ignore_conflicts=True,
     )
     return sorted(wanted)
+
+
+# --- Message review: bulk reassign and unassign -------------------------------------------------
+
+# Above this many contacts a bulk review action runs as a background job, in chunks of this size.
+BULK_JOB_THRESHOLD = 2_000
+BULK_CHUNK = 5_000
+
+
+def _chunked(ids: Sequence[int], size: int) -> Iterator[Sequence[int]]:
+    for start in range(0, len(ids), size):
+        yield ids[start : start + size]
+
+
+@transaction.atomic
+def contacts_reassign(*, contact_ids: Sequence[int], texter_ids: Sequence[int]) -> dict[int, int]:
+    """Give these contacts (conversations included) to one texter, or split them evenly in id order.
+
+    Contacts may come from several campaigns: each campaign's share is split on its own, and
+    every texter must belong to each campaign's organization. Returns contacts moved per texter.
+    """
+    people = list(dict.fromkeys(texter_ids))
+    if not people:
+        raise ApplicationError("Choose at least one texter to reassign the conversations to.")
+    by_campaign: dict[int, list[int]] = {}
+    previous_texters: dict[int, set[int]] = {}
+    for chunk in _chunked(sorted(set(contact_ids)), BULK_CHUNK):
+        for contact_id, campaign_id, old_texter in Contact.objects.filter(id__in=chunk).values_list(
+            "id", "campaign_id", "assignment__texter_id"
+        ):
+            by_campaign.setdefault(campaign_id, []).append(contact_id)
+            if old_texter is not None:
+                previous_texters.setdefault(campaign_id, set()).add(old_texter)
+    moved = dict.fromkeys(people, 0)
+    now = timezone.now()
+    campaigns = Campaign.objects.in_bulk(list(by_campaign))
+    for campaign_id, ids in sorted(by_campaign.items()):
+        campaign = campaigns[campaign_id]
+        members = set(
+            Membership.objects.filter(
+                organization_id=campaign.organization_id, user_id__in=people, role__in=ASSIGNABLE_ROLES
+            ).values_list("user_id", flat=True)
+        )
+        missing = [pk for pk in people if pk not in members]
+        if missing:
+            names = ", ".join(str(user) for user in User.objects.filter(pk__in=missing))
+            raise ApplicationError(
+                f"{names} can't text for “{campaign}”: they are not an active member of its organization."
+            )
+        ids.sort()
+        share, extra = divmod(len(ids), len(people))
+        start = 0
+        for index, texter_id in enumerate(people):
+            size = share + (1 if index < extra else 0)
+            part = ids[start : start + size]
+            start += size
+            if not part:
+                continue
+            assignment, _ = Assignment.objects.get_or_create(campaign_id=campaign_id, texter_id=texter_id)
+            for chunk in _chunked(part, BULK_CHUNK):
+                moved[texter_id] += Contact.objects.filter(id__in=chunk).update(assignment=assignment, updated_at=now)
+        for texter_id in {*people, *previous_texters.get(campaign_id, set())}:
+            publish_on_commit(texter_group(texter_id), "assignments_changed", campaign_id=campaign_id)
+        publish_on_commit(campaign_group(campaign_id), "campaign_changed", campaign_id=campaign_id)
+    return moved
+
+
+@transaction.atomic
+def contacts_unassign(*, contact_ids: Sequence[int]) -> int:
+    """Take these contacts from their texters: unsent ones go back to the pool, conversations wait
+    for an organizer to give them to someone."""
+    affected: set[tuple[int, int]] = set()
+    done = 0
+    now = timezone.now()
+    for chunk in _chunked(sorted(set(contact_ids)), BULK_CHUNK):
+        rows = Contact.objects.filter(id__in=chunk, assignment__isnull=False)
+        affected.update(rows.values_list("assignment__texter_id", "campaign_id").distinct())
+        done += rows.update(assignment=None, updated_at=now)
+    for texter_id, campaign_id in affected:
+        publish_on_commit(texter_group(texter_id), "assignments_changed", campaign_id=campaign_id)
+        publish_on_commit(campaign_group(campaign_id), "campaign_changed", campaign_id=campaign_id)
+    return done
+
+
+def contacts_close_many(*, contact_ids: Sequence[int]) -> int:
+    done = 0
+    now = timezone.now()
+    for chunk in _chunked(sorted(set(contact_ids)), BULK_CHUNK):
+        done += Contact.objects.filter(id__in=chunk).update(status=ContactStatus.CLOSED, updated_at=now)
+    return done

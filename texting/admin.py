@@ -25,6 +25,7 @@ from accounts.admin_scoping import (
     CappedCountPaginator,
     OrganizationScopedAdmin,
     ReadOnlyScopedAdmin,
+    acting_user,
     organizer_scope,
     scoped_related_filter,
 )
@@ -37,6 +38,14 @@ from core.errors import ApplicationError
 from core.queries import count_subquery
 from texting.errors import CATALOG, describe
 from texting.models import Direction, Message, MessageStatus
+from texting.admin_review import (
+    ContactErrorFilter,
+    MessageTextFilter,
+    ResponseWindowFilter,
+    ReviewActionsMixin,
+    TagFilter,
+)
+from texting.review import review_message_send
 from texting.services import conversation_reopen
 
 DELIVERED_OR_SENT = (MessageStatus.SENT, MessageStatus.DELIVERED)
@@ -127,8 +136,9 @@ class OptedOutFilter(SimpleListFilter):
 
 
 @admin.register(Contact)
-class ContactAdmin(OrganizationScopedAdmin):
-    """Conversations: contacts are immutable here; organizers close and reopen them."""
+class ContactAdmin(ReviewActionsMixin, OrganizationScopedAdmin):
+    """Conversations (message review): contacts are immutable here; organizers read the thread,
+    answer, close, reopen, reassign and un-assign them."""
 
     organization_lookup = "campaign__organization"
     edit_role = None
@@ -137,8 +147,12 @@ class ContactAdmin(OrganizationScopedAdmin):
     list_filter = (
         ("campaign", scoped_related_filter(campaigns_viewable)),
         "status",
+        ResponseWindowFilter,
         OptedOutFilter,
         ("assignment__texter", scoped_related_filter(_people_viewable, title="texter")),
+        TagFilter,
+        ContactErrorFilter,
+        MessageTextFilter,
     )
     list_select_related = ("campaign", "assignment__texter")
     search_fields = ("^first_name", "^last_name", "=cell")
@@ -148,7 +162,7 @@ class ContactAdmin(OrganizationScopedAdmin):
     show_full_result_count = False
     show_facets = admin.ShowFacets.NEVER  # per-choice counts over millions of rows
     paginator = CappedCountPaginator
-    actions = ("close_selected", "reopen_selected")
+    actions = ("reassign_selected", "unassign_selected", "close_selected", "reopen_selected")
     fieldsets = (
         (None, {"fields": ("name", "cell", "campaign", "texter", "status", "opt_out_state", "error")}),
         ("Conversation", {"fields": ("conversation",)}),
@@ -256,10 +270,7 @@ class ContactAdmin(OrganizationScopedAdmin):
 
     @admin.action(description="Close the selected conversations", permissions=["status"])
     def close_selected(self, request: HttpRequest, queryset: QuerySet[Contact]) -> None:
-        contacts = list(self.restrict_to(request, queryset, Role.SUPERVOLUNTEER))
-        for contact in contacts:
-            contact_close(contact=contact)
-        messages.success(request, f"Closed {len(contacts)} conversation{'' if len(contacts) == 1 else 's'}.")
+        self._close_many(request, self._review_ids(request, queryset))
 
     @admin.action(description="Reopen the selected conversations", permissions=["status"])
     def reopen_selected(self, request: HttpRequest, queryset: QuerySet[Contact]) -> None:
@@ -277,8 +288,10 @@ class ContactAdmin(OrganizationScopedAdmin):
 
     def get_urls(self) -> list[Any]:
         name = f"{self.opts.app_label}_{self.opts.model_name}_status"
+        send_name = f"{self.opts.app_label}_{self.opts.model_name}_send"
         return [
             path("<int:object_id>/status/", self.admin_site.admin_view(self.status_view), name=name),
+            path("<int:object_id>/send/", self.admin_site.admin_view(self.send_view), name=send_name),
             *super().get_urls(),
         ]
 
@@ -300,8 +313,27 @@ class ContactAdmin(OrganizationScopedAdmin):
         self.log_change(request, contact, f"Status set to {contact.status}")
         return redirect(self.admin_url("change", contact.pk))
 
+    def send_view(self, request: HttpRequest, object_id: int) -> HttpResponse:
+        return require_POST(self._send)(request, object_id)
+
+    def _send(self, request: HttpRequest, object_id: int) -> HttpResponse:
+        contact = self.get_object(request, str(object_id))
+        self.require(request, Role.SUPERVOLUNTEER, contact)
+        try:
+            review_message_send(
+                acting_user=acting_user(request), contact_id=contact.pk, body=request.POST.get("body", "")
+            )
+        except ApplicationError as error:
+            messages.error(request, error.message)
+        else:
+            self.log_change(request, contact, "Sent a message from review")
+            messages.success(request, "Your message is on its way.")
+        return redirect(self.admin_url("change", contact.pk))
+
     def change_form_context(self, request: HttpRequest, obj: Any) -> dict[str, Any]:
-        return {"status_url": self.admin_url("status", obj.pk)} if self.has_status_permission(request, obj) else {}
+        if not self.has_status_permission(request, obj):
+            return {}
+        return {"status_url": self.admin_url("status", obj.pk), "send_url": self.admin_url("send", obj.pk)}
 
 
 # --- Messages ---------------------------------------------------------------------------------
