@@ -38,3 +38,17 @@ def close_contacts(*, contact_ids: list[int]) -> None:
     from campaigns.services import contacts_close_many
 
     contacts_close_many(contact_ids=contact_ids)
+
+
+def assign_contacts(*, campaign_id: int, wanted: list[list[int]], split_texter_ids: list[int]) -> None:
+    """A large assignment from the texters page: `wanted` is [[texter id, count], ...]."""
+    from accounts.models import User
+    from campaigns.models import Campaign
+    from campaigns.services import contacts_assign, contacts_split_evenly
+
+    campaign = Campaign.objects.get(pk=campaign_id)
+    people = User.objects.in_bulk([texter_id for texter_id, _ in wanted] + split_texter_ids)
+    for texter_id, count in wanted:
+        contacts_assign(campaign=campaign, texter=people[texter_id], count=count)
+    if split_texter_ids:
+        contacts_split_evenly(campaign=campaign, texters=[people[pk] for pk in split_texter_ids])

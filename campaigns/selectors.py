@@ -163,6 +163,11 @@ class TexterRow:
     needs_response: int
     is_member: bool
 
+    @property
+    def texted(self) -> int:
+        """Contacts this texter has sent a first message to (or skipped)."""
+        return self.assigned - self.to_send
+
 
 def texter_list_for_campaign(*, campaign: Campaign) -> list[TexterRow]:
     """The organization's texters with their counts in this campaign, then anyone who left the

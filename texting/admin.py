@@ -11,8 +11,8 @@ from typing import Any
 
 from django.contrib import admin, messages
 from django.contrib.admin import SimpleListFilter
-from django.db.models import Count, OuterRef, Q, QuerySet
-from django.http import HttpRequest, HttpResponse
+from django.db.models import OuterRef, Q, QuerySet
+from django.http import FileResponse, Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect
 from django.template.loader import render_to_string
 from django.urls import path
@@ -36,8 +36,6 @@ from campaigns.models import Campaign, Contact, ContactTag, OptOut, QuestionResp
 from campaigns.services import contact_close
 from core.errors import ApplicationError
 from core.queries import count_subquery
-from texting.errors import CATALOG, describe
-from texting.models import Direction, Message, MessageStatus
 from texting.admin_review import (
     ContactErrorFilter,
     MessageTextFilter,
@@ -45,6 +43,10 @@ from texting.admin_review import (
     ReviewActionsMixin,
     TagFilter,
 )
+from texting.admin_stats import message_overview, messages_per_hour, needs_response_overdue, texter_table
+from texting.errors import CATALOG, describe
+from texting.exports import export_start
+from texting.models import Direction, ExportJob, Message, MessageStatus
 from texting.review import review_message_send
 from texting.services import conversation_reopen
 
@@ -77,36 +79,53 @@ class CampaignAdmin(CampaignSettingsAdmin):
 
     def results_context(self, campaign: Campaign) -> dict[str, Any]:
         context = super().results_context(campaign)
-        by_status: dict[tuple[str, str], int] = {
-            (row["direction"], row["status"]): row["n"]
-            for row in Message.objects.filter(campaign=campaign)
-            .order_by()
-            .values("direction", "status")
-            .annotate(n=Count("id"))
-        }
-
-        def outbound(*statuses: str) -> int:
-            return sum(by_status.get((Direction.OUTBOUND, status), 0) for status in statuses)
-
-        errors = (
-            Message.objects.filter(campaign=campaign, error_code__isnull=False)
-            .order_by()
-            .values("error_code")
-            .annotate(n=Count("id"))
-            .order_by("-n")
-        )
-        context["message_stats"] = {
-            "counts": [
-                ("sent", outbound(MessageStatus.SENT, MessageStatus.DELIVERED)),
-                ("delivered", outbound(MessageStatus.DELIVERED)),
-                ("waiting to send", outbound(MessageStatus.QUEUED, MessageStatus.SENDING)),
-                ("failed or undelivered", outbound(MessageStatus.FAILED, MessageStatus.UNDELIVERED)),
-                ("to check (may have been sent)", outbound(MessageStatus.REVIEW)),
-                ("replies received", by_status.get((Direction.INBOUND, MessageStatus.RECEIVED), 0)),
-            ],
-            "errors": [(row["error_code"], _error_description(row["error_code"]), row["n"]) for row in errors],
-        }
+        context["message_stats"] = message_overview(campaign=campaign)
+        context["hourly"] = messages_per_hour(campaign=campaign)
+        context["texter_rows"] = texter_table(campaign=campaign)
+        context["overdue"] = needs_response_overdue(campaign=campaign)
+        context["exports"] = list(ExportJob.objects.filter(campaign=campaign).select_related("created_by")[:5])
         return context
+
+    # --- exports
+
+    def get_urls(self) -> list[Any]:
+        info = f"{self.opts.app_label}_{self.opts.model_name}"
+        return [
+            path("<int:object_id>/export/", self.admin_site.admin_view(self.export_view), name=f"{info}_export"),
+            path(
+                "<int:object_id>/exports/<int:export_id>/<str:kind>.csv",
+                self.admin_site.admin_view(self.export_download_view),
+                name=f"{info}_export_download",
+            ),
+            *super().get_urls(),
+        ]
+
+    def export_view(self, request: HttpRequest, object_id: int) -> HttpResponse:
+        return require_POST(self._export)(request, object_id)
+
+    def _export(self, request: HttpRequest, object_id: int) -> HttpResponse:
+        campaign = self._campaign(request, object_id, Role.SUPERVOLUNTEER)
+        try:
+            export_start(campaign=campaign, acting_user=acting_user(request))
+        except ApplicationError as error:
+            messages.error(request, error.message)
+        else:
+            self.log_change(request, campaign, "Exported")
+            messages.success(request, "The export has started: the download links appear below when it's done.")
+        return redirect(self.admin_url("results", campaign.pk) + "#exports")
+
+    def export_download_view(self, request: HttpRequest, object_id: int, export_id: int, kind: str) -> FileResponse:
+        campaign = self._campaign(request, object_id, Role.SUPERVOLUNTEER)
+        job = ExportJob.objects.filter(pk=export_id, campaign=campaign).first()
+        file = None if job is None else {"contacts": job.contacts_file, "messages": job.messages_file}.get(kind)
+        if not file:
+            raise Http404("This export has no such file (yet).")
+        return FileResponse(
+            file.open("rb"),
+            as_attachment=True,
+            filename=f"campaign-{campaign.pk}-{kind}-export-{job.pk}.csv",  # type: ignore[union-attr]
+            content_type="text/csv",
+        )
 
 
 def _error_description(code: int | None) -> str:

@@ -187,8 +187,10 @@ class ReviewActionsMixin:
     @admin.action(description="Reassign to texters…", permissions=["status"])
     def reassign_selected(self, request: HttpRequest, queryset: QuerySet[Contact]) -> HttpResponse | None:
         ids = self._review_ids(request, queryset)
-        org_ids = sorted(set(queryset.order_by().values_list("campaign__organization_id", flat=True).distinct()))
-        form = ReassignForm(request.POST if "apply" in request.POST else None, texters=texters_for_review(request, org_ids))
+        restricted = self.restrict_to(request, queryset, Role.SUPERVOLUNTEER)  # type: ignore[attr-defined]
+        org_ids = list(restricted.order_by().values_list("campaign__organization_id", flat=True).distinct())
+        texters = texters_for_review(request, org_ids)
+        form = ReassignForm(request.POST if "apply" in request.POST else None, texters=texters)
         if form.is_bound and form.is_valid():
             texter_ids = [user.pk for user in form.cleaned_data["texters"]]
             if self._run_bulk(request, campaign_jobs.reassign_contacts, ids, "Reassigning", texter_ids=texter_ids):

@@ -13,7 +13,7 @@ from django import forms
 from django.conf import settings
 from django.contrib import messages
 from django.db import transaction
-from django.http import FileResponse, Http404, HttpRequest, HttpResponse, HttpResponseRedirect
+from django.http import FileResponse, Http404, HttpRequest, HttpResponse, HttpResponseRedirect, JsonResponse
 from django.shortcuts import redirect
 from django.template.response import TemplateResponse
 from django.urls import NoReverseMatch, path, reverse
@@ -22,6 +22,7 @@ from django.views.decorators.http import require_POST
 
 from accounts.admin_scoping import OrganizationScopedAdmin, acting_user, organizer_scope
 from accounts.models import Role, User
+from campaigns import jobs as campaign_jobs
 from campaigns.importing import FIELD_ALIASES, contacts_import_start
 from campaigns.models import Assignment, Campaign, ContactStatus, ImportJob, JobStatus
 from campaigns.selectors import (
@@ -39,6 +40,10 @@ from campaigns.services import (
     contacts_split_evenly,
 )
 from core.errors import ApplicationError
+from core.jobs import enqueue
+
+# Above this many contacts, the texters page assigns in a background job.
+ASSIGN_JOB_THRESHOLD = 10_000
 
 
 class ContactUploadForm(forms.Form):
@@ -87,6 +92,7 @@ class CampaignPagesAdmin(OrganizationScopedAdmin):
         return [
             view(self.upload_contacts_view, "upload", "<int:object_id>/upload/"),
             view(self.rejected_rows_view, "rejected_rows", "<int:object_id>/imports/<int:import_id>/rejected.csv"),
+            view(self.import_status_view, "import_status", "<int:object_id>/imports/<int:import_id>/status.json"),
             view(self.assign_texters_view, "assign", "<int:object_id>/assign/"),
             view(self.start_view, "start", "<int:object_id>/start/"),
             view(self.archive_view, "archive", "<int:object_id>/archive/"),
@@ -177,6 +183,14 @@ class CampaignPagesAdmin(OrganizationScopedAdmin):
             content_type="text/csv",
         )
 
+    def import_status_view(self, request: HttpRequest, object_id: int, import_id: int) -> JsonResponse:
+        """What the upload page's progress bar polls when its websocket is down."""
+        campaign = self._campaign(request, object_id, self.view_role)
+        job = ImportJob.objects.filter(pk=import_id, campaign=campaign).first()
+        if job is None:
+            raise Http404("There is no such import for this campaign.")
+        return JsonResponse({"import_id": job.pk, "status": job.status, "progress": job.progress})
+
     def assign_texters_view(self, request: HttpRequest, object_id: int) -> HttpResponse:
         # Supervolunteers reassign; this is their part of running a campaign.
         campaign = self._campaign(request, object_id, Role.SUPERVOLUNTEER)
@@ -218,6 +232,9 @@ class CampaignPagesAdmin(OrganizationScopedAdmin):
             )
         elif "split_evenly" in request.POST:
             texters = form.split_texters()
+            if texters and contact_count_unassigned(campaign=campaign) > ASSIGN_JOB_THRESHOLD:
+                self._assign_in_background(request, campaign, [], texters)
+                return
             shares = contacts_split_evenly(campaign=campaign, texters=texters)
             total = sum(shares.values())
             self.log_change(request, campaign, f"Split {total} contacts between {len(texters)} texters")
@@ -226,6 +243,9 @@ class CampaignPagesAdmin(OrganizationScopedAdmin):
             wanted = form.counts()
             if not wanted:
                 raise ApplicationError("Type how many contacts to add next to at least one texter.")
+            if sum(count for _, count in wanted) > ASSIGN_JOB_THRESHOLD:
+                self._assign_in_background(request, campaign, wanted, [])
+                return
             done = [
                 (texter, contacts_assign(campaign=campaign, texter=texter, count=count)) for texter, count in wanted
             ]
@@ -235,6 +255,20 @@ class CampaignPagesAdmin(OrganizationScopedAdmin):
             short = sum(count for _, count in wanted) - total
             note = f" {short} fewer than asked: no more unassigned contacts." if short else ""
             messages.success(request, f"Assigned {total} contacts ({summary}).{note}")
+
+    def _assign_in_background(
+        self, request: HttpRequest, campaign: Campaign, wanted: list[tuple[User, int]], split: list[User]
+    ) -> None:
+        enqueue(
+            campaign_jobs.assign_contacts,
+            campaign_id=campaign.pk,
+            wanted=[[texter.pk, count] for texter, count in wanted],
+            split_texter_ids=[texter.pk for texter in split],
+        )
+        self.log_change(request, campaign, "Queued a large assignment")
+        messages.info(
+            request, "That is a large assignment: it runs in the background. Refresh this page in a minute to see it."
+        )
 
     def start_view(self, request: HttpRequest, object_id: int) -> HttpResponse:
         return require_POST(self._start)(request, object_id)

@@ -18,7 +18,6 @@ from pytest_django.fixtures import Settings as SettingsWrapper
 
 from accounts.models import Organization, Role, User
 from campaigns.models import Assignment, Campaign, Contact, ContactStatus, ContactTag
-from campaigns.services import BULK_CHUNK
 from spoke.testing import CampaignFactory, ContactFactory, MembershipFactory, MessageFactory, TagFactory
 from texting.models import Direction, Message, MessageStatus
 
@@ -240,9 +239,7 @@ def _send_url(contact: Contact) -> str:
 
 
 @time_machine.travel(dt.datetime(2026, 3, 3, 17, 0, tzinfo=dt.UTC), tick=False)
-def test_supervolunteer_replies_from_review(
-    client: Client, supervolunteer: User, conversations: list[Contact]
-) -> None:
+def test_supervolunteer_replies_from_review(client: Client, supervolunteer: User, conversations: list[Contact]) -> None:
     contact = conversations[2]
     client.force_login(supervolunteer)
     page = client.get(reverse("admin:campaigns_contact_change", args=[contact.pk]))
@@ -269,7 +266,9 @@ def test_reply_from_review_respects_texting_hours(
     assert not Message.objects.exists()
 
 
-def test_reply_from_review_is_404_for_another_organization(outsider_client: Client, conversations: list[Contact]) -> None:
+def test_reply_from_review_is_404_for_another_organization(
+    outsider_client: Client, conversations: list[Contact]
+) -> None:
     assert outsider_client.post(_send_url(conversations[2]), {"body": "hi"}).status_code == 404
     assert not Message.objects.exists()
 
