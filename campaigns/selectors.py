@@ -205,3 +205,26 @@ def texter_list_for_campaign(*, campaign: Campaign) -> list[TexterRow]:
             )
         )
     return rows
+
+
+def script_tree(*, campaign: Campaign) -> dict[str, object]:
+    """The script as nested dicts for the script editor (one statement): the root holds the first
+    message and question; each child is an answer with its script, next question and children."""
+    steps = list(InteractionStep.objects.filter(campaign=campaign).order_by("position", "id"))
+    children: dict[int | None, list[InteractionStep]] = defaultdict(list)
+    for step in steps:
+        children[step.parent_id].append(step)
+
+    def node(step: InteractionStep) -> dict[str, object]:
+        return {
+            "id": step.pk,
+            "answer": step.answer_option,
+            "script": step.script,
+            "question": step.question,
+            "children": [node(child) for child in children.get(step.pk, [])],
+        }
+
+    roots = children.get(None, [])
+    if not roots:
+        return {"id": None, "answer": "", "script": "", "question": "", "children": []}
+    return node(roots[0])

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
+from typing import Any
 
 from django.db import IntegrityError, transaction
 from django.utils import timezone
@@ -404,3 +405,145 @@ def contacts_close_many(*, contact_ids: Sequence[int]) -> int:
     for chunk in _chunked(sorted(set(contact_ids)), BULK_CHUNK):
         done += Contact.objects.filter(id__in=chunk).update(status=ContactStatus.CLOSED, updated_at=now)
     return done
+
+
+# --- Campaign editor: the script tree, canned responses, copy ------------------------------------
+
+OPT_OUT_WORDS = ("stop", "opt out", "opt-out", "optout", "unsubscribe")
+
+
+def first_message_warnings(*, script: str, organization_name: str) -> list[str]:
+    """What carriers and recipients expect of a first message that this one lacks."""
+    text = script.lower()
+    warnings = []
+    if script.strip() and not any(word in text for word in OPT_OUT_WORDS):
+        warnings.append("The first message says nothing about opting out: add something like “Reply STOP to opt out”.")
+    if script.strip() and organization_name and organization_name.lower() not in text:
+        warnings.append(
+            f"The first message doesn't name your organization (“{organization_name}”): say who is texting."
+        )
+    return warnings
+
+
+def _tree_nodes(node: Mapping[str, Any], depth: int = 0) -> Iterator[tuple[Mapping[str, Any], int]]:
+    yield node, depth
+    for child in node.get("children") or []:
+        if not isinstance(child, Mapping):
+            raise ApplicationError("The script could not be read: reload the page and try again.")
+        yield from _tree_nodes(child, depth + 1)
+
+
+@transaction.atomic
+def script_tree_save(*, campaign: Campaign, tree: Mapping[str, Any]) -> InteractionStep:
+    """Replace the campaign's script with `tree`, nested to any depth.
+
+    `tree` is the root: {"id", "script", "question", "children": [{"id", "answer", "script",
+    "question", "children": [...]}, ...]}. Steps keep their ids when the tree names them, so the
+    survey answers recorded against them stay; steps left out of the tree are deleted. A step id
+    from another campaign is ignored (treated as new).
+    """
+    if not isinstance(tree, Mapping):
+        raise ApplicationError("The script could not be read: reload the page and try again.")
+    for node, depth in _tree_nodes(tree):
+        if depth and not str(node.get("answer") or "").strip():
+            raise ApplicationError("Every answer needs a label, like “Yes”: fill in or remove the empty ones.")
+        if len(str(node.get("answer") or "")) > 200 or len(str(node.get("question") or "")) > 500:
+            raise ApplicationError("An answer label is at most 200 characters and a question at most 500.")
+    existing = {step.pk: step for step in InteractionStep.objects.select_for_update().filter(campaign=campaign)}
+    kept: set[int] = set()
+
+    def save(node: Mapping[str, Any], parent: InteractionStep | None, position: int) -> InteractionStep:
+        raw_id = node.get("id")
+        step = existing.get(raw_id) if isinstance(raw_id, int) and raw_id not in kept else None
+        if parent is None:
+            step = step or next((s for s in existing.values() if s.parent_id is None), None)
+        step = step or InteractionStep(campaign=campaign)
+        step.parent = parent
+        step.answer_option = "" if parent is None else str(node.get("answer") or "").strip()
+        step.script = str(node.get("script") or "")
+        step.question = str(node.get("question") or "").strip()
+        step.position = position
+        step.save()
+        kept.add(step.pk)
+        for index, child in enumerate(node.get("children") or []):
+            save(child, step, index)
+        return step
+
+    root = save(tree, None, 0)
+    InteractionStep.objects.filter(campaign=campaign).exclude(pk__in=kept).delete()
+    return root
+
+
+def canned_responses_import(*, campaign: Campaign, rows: Iterable[Sequence[str]]) -> int:
+    """Add canned responses from CSV rows of Title,Text (a header row naming them is skipped)."""
+    added = []
+    position = campaign.canned_responses.count()
+    for number, row in enumerate(rows, start=1):
+        cells = [cell.strip() for cell in row]
+        if not any(cells):
+            continue
+        if number == 1 and [cell.lower() for cell in cells[:2]] == ["title", "text"]:
+            continue
+        if len(cells) < 2 or not cells[0] or not cells[1]:
+            raise ApplicationError(
+                f"Row {number} needs a title and a text (two columns: Title,Text). Nothing was imported."
+            )
+        added.append(CannedResponse(campaign=campaign, title=cells[0][:200], text=cells[1], position=position))
+        position += 1
+    if not added:
+        raise ApplicationError("The file has no canned responses: it needs two columns, Title and Text.")
+    CannedResponse.objects.bulk_create(added)
+    return len(added)
+
+
+COPIED_FIELDS = (
+    "description",
+    "due_by",
+    "intro_html",
+    "logo_image_url",
+    "primary_color",
+    "texters_can_edit_first_message",
+    "override_org_texting_hours",
+    "texting_hours_enforced",
+    "texting_hours_start",
+    "texting_hours_end",
+    "timezone",
+    "use_dynamic_assignment",
+    "batch_size",
+    "max_contacts_per_texter",
+    "response_window_hours",
+    "messaging_service_sid",
+)
+
+
+@transaction.atomic
+def campaign_copy(*, campaign: Campaign, acting_user: User | None = None) -> Campaign:
+    """A new draft with the campaign's settings, script and canned responses; no contacts, no texters."""
+    copy = Campaign.objects.create(
+        organization_id=campaign.organization_id,
+        title=f"Copy of {campaign.title}"[:200],
+        **{name: getattr(campaign, name) for name in COPIED_FIELDS},
+    )
+    steps = list(InteractionStep.objects.filter(campaign=campaign).order_by("id"))
+    new_ids: dict[int, InteractionStep] = {}
+    pending = [step for step in steps if step.parent_id is None]
+    children: dict[int, list[InteractionStep]] = {}
+    for step in steps:
+        if step.parent_id is not None:
+            children.setdefault(step.parent_id, []).append(step)
+    while pending:  # parents before their children
+        step = pending.pop(0)
+        new_ids[step.pk] = InteractionStep.objects.create(
+            campaign=copy,
+            parent=new_ids[step.parent_id] if step.parent_id else None,
+            answer_option=step.answer_option,
+            script=step.script,
+            question=step.question,
+            position=step.position,
+        )
+        pending.extend(children.get(step.pk, []))
+    CannedResponse.objects.bulk_create(
+        CannedResponse(campaign=copy, title=r.title, text=r.text, position=r.position)
+        for r in CannedResponse.objects.filter(campaign=campaign, user__isnull=True)
+    )
+    return copy

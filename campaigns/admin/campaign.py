@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from typing import Any
 
+import nh3
 from django import forms
 from django.conf import settings
 from django.contrib import admin, messages
@@ -31,7 +32,12 @@ from campaigns.selectors import (
     interaction_step_root,
     interaction_steps_in_tree_order,
 )
-from campaigns.services import campaign_archive, campaign_start_problems, script_set_first_message
+from campaigns.services import (
+    campaign_archive,
+    campaign_start_problems,
+    first_message_warnings,
+    script_set_first_message,
+)
 from core.queries import count_subquery
 
 
@@ -115,6 +121,10 @@ class CampaignForm(forms.ModelForm):  # type: ignore[type-arg]
             if root is not None:
                 self.fields["first_message"].initial = root.script
                 self.fields["first_question"].initial = root.question
+
+    def clean_intro_html(self) -> str:
+        # Texters' pages show it as HTML: keep formatting and links, drop scripts and handlers.
+        return nh3.clean(self.cleaned_data.get("intro_html") or "", link_rel="noopener noreferrer nofollow")
 
     def clean(self) -> dict[str, Any]:
         super().clean()
@@ -400,6 +410,10 @@ class CampaignAdmin(CampaignPagesAdmin):
                 script=form.cleaned_data.get("first_message", ""),
                 question=form.cleaned_data.get("first_question", ""),
             )
+            for warning in first_message_warnings(
+                script=form.cleaned_data.get("first_message", ""), organization_name=obj.organization.name
+            ):
+                messages.warning(request, warning)
             known = {*TOP_LEVEL_FIELDS, *campaign_custom_field_keys(campaign=obj)}
             unknown = unknown_fields(form.cleaned_data.get("first_message", ""), known)
             if unknown:

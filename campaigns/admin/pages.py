@@ -7,6 +7,9 @@ the list and the change form, and texting's admin adds message counts to the res
 
 from __future__ import annotations
 
+import csv
+import io
+import json
 from typing import Any
 
 from django import forms
@@ -25,19 +28,27 @@ from accounts.models import Role, User
 from campaigns import jobs as campaign_jobs
 from campaigns.importing import FIELD_ALIASES, contacts_import_start
 from campaigns.models import Assignment, Campaign, ContactStatus, ImportJob, JobStatus
+from campaigns.scripts import TOP_LEVEL_FIELDS
 from campaigns.selectors import (
     TexterRow,
+    campaign_custom_field_keys,
     contact_count_unassigned,
     contact_counts_for_campaign,
+    script_tree,
     survey_results_for_campaign,
     texter_list_for_campaign,
 )
 from campaigns.services import (
+    OPT_OUT_WORDS,
     assignment_unassign,
     campaign_archive,
+    campaign_copy,
     campaign_start,
+    canned_responses_import,
     contacts_assign,
     contacts_split_evenly,
+    first_message_warnings,
+    script_tree_save,
 )
 from core.errors import ApplicationError
 from core.jobs import enqueue
@@ -49,6 +60,13 @@ ASSIGN_JOB_THRESHOLD = 10_000
 class ContactUploadForm(forms.Form):
     file = forms.FileField(
         label="Contact list (CSV)", widget=forms.ClearableFileInput(attrs={"accept": ".csv,text/csv"})
+    )
+
+
+class CannedImportForm(forms.Form):
+    file = forms.FileField(
+        label="Canned responses (CSV with Title,Text columns)",
+        widget=forms.ClearableFileInput(attrs={"accept": ".csv,text/csv"}),
     )
 
 
@@ -94,6 +112,9 @@ class CampaignPagesAdmin(OrganizationScopedAdmin):
             view(self.rejected_rows_view, "rejected_rows", "<int:object_id>/imports/<int:import_id>/rejected.csv"),
             view(self.import_status_view, "import_status", "<int:object_id>/imports/<int:import_id>/status.json"),
             view(self.assign_texters_view, "assign", "<int:object_id>/assign/"),
+            view(self.script_view, "script", "<int:object_id>/script/"),
+            view(self.canned_import_view, "canned_import", "<int:object_id>/canned-responses/import/"),
+            view(self.copy_view, "copy", "<int:object_id>/copy/"),
             view(self.start_view, "start", "<int:object_id>/start/"),
             view(self.archive_view, "archive", "<int:object_id>/archive/"),
             view(self.results_view, "results", "<int:object_id>/results/"),
@@ -104,7 +125,7 @@ class CampaignPagesAdmin(OrganizationScopedAdmin):
         info = f"admin:{self.opts.app_label}_{self.opts.model_name}"
         urls = {
             name: reverse(f"{info}_{name}", args=[campaign.pk])
-            for name in ("upload", "assign", "start", "archive", "results", "change")
+            for name in ("upload", "assign", "start", "archive", "results", "change", "script", "canned_import", "copy")
         }
         urls["changelist"] = reverse(f"{info}_changelist")
         try:
@@ -136,6 +157,79 @@ class CampaignPagesAdmin(OrganizationScopedAdmin):
         campaign = self.get_object(request, str(object_id))
         self.require(request, role, campaign)
         return campaign
+
+    # --- script tree editor
+
+    def script_view(self, request: HttpRequest, object_id: int) -> HttpResponse:
+        campaign = self._campaign(request, object_id, self.view_role)
+        can_edit = organizer_scope(request).allows(self.edit_role, campaign.organization_id)
+        tree: Any = None
+        if request.method == "POST":
+            self.require(request, self.edit_role, campaign)
+            try:
+                tree = json.loads(request.POST.get("tree", ""))
+                script_tree_save(campaign=campaign, tree=tree)
+            except (ValueError, TypeError):
+                messages.error(request, "The script could not be read: reload the page and try again.")
+            except ApplicationError as error:
+                messages.error(request, error.message)
+            else:
+                self.log_change(request, campaign, "Edited the script")
+                messages.success(request, "The script is saved.")
+                root = tree.get("script", "") if isinstance(tree, dict) else ""
+                for warning in first_message_warnings(script=root, organization_name=campaign.organization.name):
+                    messages.warning(request, warning)
+                return HttpResponseRedirect(request.path)
+        fields = [*TOP_LEVEL_FIELDS, *campaign_custom_field_keys(campaign=campaign)]
+        return self._page(
+            request,
+            campaign,
+            "script.html",
+            "Script",
+            tree=tree if tree is not None else script_tree(campaign=campaign),
+            fields=fields,
+            custom_fields=campaign_custom_field_keys(campaign=campaign),
+            organization_name=campaign.organization.name,
+            can_edit_script=can_edit,
+            opt_out_words=list(OPT_OUT_WORDS),
+            canned_form=CannedImportForm(),
+            canned=list(campaign.canned_responses.filter(user__isnull=True)),
+        )
+
+    def canned_import_view(self, request: HttpRequest, object_id: int) -> HttpResponse:
+        return require_POST(self._canned_import)(request, object_id)
+
+    def _canned_import(self, request: HttpRequest, object_id: int) -> HttpResponse:
+        campaign = self._campaign(request, object_id, self.edit_role)
+        form = CannedImportForm(request.POST, request.FILES)
+        if not form.is_valid():
+            messages.error(request, "Choose a CSV file with two columns, Title and Text.")
+        else:
+            try:
+                text = io.TextIOWrapper(form.cleaned_data["file"], encoding="utf-8-sig", newline="")
+                added = canned_responses_import(campaign=campaign, rows=csv.reader(text))
+            except UnicodeDecodeError:
+                messages.error(request, "The file is not UTF-8 text: save it from your spreadsheet as “CSV UTF-8”.")
+            except (ApplicationError, csv.Error) as error:
+                messages.error(request, getattr(error, "message", str(error)))
+            else:
+                self.log_change(request, campaign, f"Imported {added} canned responses")
+                messages.success(request, f"Added {added} canned response{'' if added == 1 else 's'}.")
+        return redirect(self._campaign_urls(campaign)["script"] + "#canned")
+
+    def copy_view(self, request: HttpRequest, object_id: int) -> HttpResponse:
+        return require_POST(self._copy)(request, object_id)
+
+    def _copy(self, request: HttpRequest, object_id: int) -> HttpResponse:
+        campaign = self._campaign(request, object_id, self.edit_role)
+        copy = campaign_copy(campaign=campaign, acting_user=acting_user(request))
+        self.log_addition(request, copy, f"Copied from campaign {campaign.pk}")
+        messages.success(
+            request,
+            f"“{copy}” is a copy of “{campaign}”: script, canned responses and settings. "
+            "Upload its contacts and assign texters.",
+        )
+        return redirect(self._campaign_urls(copy)["change"])
 
     def upload_contacts_view(self, request: HttpRequest, object_id: int) -> HttpResponse:
         campaign = self._campaign(request, object_id, self.edit_role)
