@@ -20,6 +20,8 @@ from texting.routing import websocket_urlpatterns as texter_websockets  # noqa: 
 application = ProtocolTypeRouter(
     {
         "http": django_asgi_app,
-        "websocket": AllowedHostsOriginValidator(AuthMiddlewareStack(URLRouter([*texter_websockets, *campaign_websockets]))),
+        "websocket": AllowedHostsOriginValidator(
+            AuthMiddlewareStack(URLRouter([*texter_websockets, *campaign_websockets]))
+        ),
     }
 )

@@ -99,33 +99,24 @@ def export_run(*, job: ExportJob) -> ExportJob:
     messages = Message.objects.filter(campaign=campaign)
     progress = _Progress(job, contacts.count() + messages.count())
     stamp = timezone.now().strftime("%Y%m%d-%H%M")
-    with _temporary_csv() as handle:
-        write_contacts_csv(campaign=campaign, out=handle, on_row=progress.step)
-        handle.flush()
-        handle.buffer.seek(0)
-        job.contacts_file.save(f"campaign-{campaign.pk}-contacts-{stamp}.csv", File(handle.buffer), save=False)
-    with _temporary_csv() as handle:
-        write_messages_csv(campaign=campaign, out=handle, on_row=progress.step)
-        handle.flush()
-        handle.buffer.seek(0)
-        job.messages_file.save(f"campaign-{campaign.pk}-messages-{stamp}.csv", File(handle.buffer), save=False)
+    for field, name, write in (
+        (job.contacts_file, "contacts", write_contacts_csv),
+        (job.messages_file, "messages", write_messages_csv),
+    ):
+        with tempfile.TemporaryFile() as raw:
+            # Excel opens UTF-8 with a BOM correctly; everything else ignores it.
+            text = io.TextIOWrapper(raw, encoding="utf-8-sig", newline="")
+            write(campaign=campaign, out=text, on_row=progress.step)
+            text.flush()
+            raw.seek(0)
+            field.save(f"campaign-{campaign.pk}-{name}-{stamp}.csv", File(raw), save=False)
+            text.detach()
     job.status = JobStatus.DONE
     job.progress = 100
     job.finished_at = timezone.now()
     job.save(update_fields=["status", "progress", "finished_at", "contacts_file", "messages_file"])
     _publish(job, JobStatus.DONE, 100)
     return job
-
-
-class _temporary_csv:
-    def __enter__(self) -> io.TextIOWrapper:
-        self.raw = tempfile.TemporaryFile()
-        # Excel opens UTF-8 with a BOM correctly; everything else ignores it.
-        self.text = io.TextIOWrapper(self.raw, encoding="utf-8-sig", newline="")
-        return self.text
-
-    def __exit__(self, *exc: object) -> None:
-        self.text.close()
 
 
 def _survey_columns(campaign: Campaign) -> list[tuple[int, str]]:
