@@ -164,6 +164,7 @@ class ContactAdmin(ReviewActionsMixin, OrganizationScopedAdmin):
     list_display = ("name_and_cell", "campaign", "texter", "state", "updated")
     list_display_links = ("name_and_cell",)
     list_filter = (
+        MessageTextFilter,
         ("campaign", scoped_related_filter(campaigns_viewable)),
         "status",
         ResponseWindowFilter,
@@ -171,7 +172,6 @@ class ContactAdmin(ReviewActionsMixin, OrganizationScopedAdmin):
         ("assignment__texter", scoped_related_filter(_people_viewable, title="texter")),
         TagFilter,
         ContactErrorFilter,
-        MessageTextFilter,
     )
     list_select_related = ("campaign", "assignment__texter")
     search_fields = ("^first_name", "^last_name", "=cell")
@@ -183,8 +183,8 @@ class ContactAdmin(ReviewActionsMixin, OrganizationScopedAdmin):
     paginator = CappedCountPaginator
     actions = ("reassign_selected", "unassign_selected", "close_selected", "reopen_selected")
     fieldsets = (
-        (None, {"fields": ("name", "cell", "campaign", "texter", "status", "opt_out_state", "error")}),
         ("Conversation", {"fields": ("conversation",)}),
+        (None, {"fields": ("name", "cell", "campaign", "texter", "status", "opt_out_state", "error")}),
         ("Survey answers and tags", {"fields": ("survey_answers", "tag_list")}),
         ("From the contact list", {"fields": ("zip", "external_id", "timezone", "custom_field_list", "updated_at")}),
     )
@@ -361,6 +361,7 @@ class ContactAdmin(ReviewActionsMixin, OrganizationScopedAdmin):
 class ErrorCodeFilter(SimpleListFilter):
     title = "error"
     parameter_name = "error"
+    template = "admin/texting/collapsed_filter.html"
 
     def lookups(self, request: HttpRequest, model_admin: Any) -> list[tuple[str, str]]:
         return [("any", "Any error")] + [(str(code), f"{code}: {info.description}") for code, info in CATALOG.items()]

@@ -67,6 +67,7 @@ class ContactErrorFilter(SimpleListFilter):
 
     title = "error"
     parameter_name = "error"
+    template = "admin/texting/collapsed_filter.html"
 
     def lookups(self, request: HttpRequest, model_admin: Any) -> list[tuple[str, str]]:
         return [("any", "Any error")] + [(str(code), f"{code}: {info.description}") for code, info in CATALOG.items()]
