@@ -547,3 +547,52 @@ def campaign_copy(*, campaign: Campaign, acting_user: User | None = None) -> Cam
         for r in CannedResponse.objects.filter(campaign=campaign, user__isnull=True)
     )
     return copy
+
+
+# --- Contacts from a previous campaign ----------------------------------------------------------
+
+
+def contacts_copy_from_campaign(
+    *,
+    campaign: Campaign,
+    source: Campaign,
+    answer: str = "",
+    status: str = "",
+    tag_id: int | None = None,
+) -> int:
+    """Add the contacts of `source` (same organization) matching the filters to `campaign`:
+    everyone, or those who answered `answer` to any question, hold `status` or carry the tag.
+
+    Opted-out cells and cells already in `campaign` are left out. Only before the campaign starts,
+    like an upload. Returns how many were added; streamed in chunks, never read whole.
+    """
+    if campaign.is_started:
+        raise ApplicationError("This campaign has started: its contacts can no longer change.")
+    if source.organization_id != campaign.organization_id or source.pk == campaign.pk:
+        raise ApplicationError("Choose another campaign of the same organization.")
+    contacts = Contact.objects.filter(campaign=source, is_opted_out=False)
+    if answer.strip():
+        contacts = contacts.filter(
+            id__in=QuestionResponse.objects.filter(
+                interaction_step__campaign=source, value__iexact=answer.strip()
+            ).values("contact_id")
+        )
+    if status:
+        contacts = contacts.filter(status=status)
+    if tag_id is not None:
+        contacts = contacts.filter(id__in=ContactTag.objects.filter(tag_id=tag_id).values("contact_id"))
+    opted_out = OptOut.objects.filter(organization_id=campaign.organization_id).values("cell")
+    contacts = contacts.exclude(cell__in=opted_out).order_by("id")
+    batch: list[Contact] = []
+    fields = ("first_name", "last_name", "cell", "zip", "external_id", "custom_fields", "timezone")
+    with transaction.atomic():
+        before = Contact.objects.filter(campaign=campaign).count()
+        for row in contacts.values(*fields).iterator(chunk_size=BULK_CHUNK):
+            batch.append(Contact(campaign=campaign, **row))
+            if len(batch) >= BULK_CHUNK:
+                # A cell already in the campaign is skipped by its unique constraint.
+                Contact.objects.bulk_create(batch, ignore_conflicts=True)
+                batch = []
+        if batch:
+            Contact.objects.bulk_create(batch, ignore_conflicts=True)
+        return Contact.objects.filter(campaign=campaign).count() - before

@@ -27,7 +27,7 @@ from accounts.admin_scoping import OrganizationScopedAdmin, acting_user, organiz
 from accounts.models import Role, User
 from campaigns import jobs as campaign_jobs
 from campaigns.importing import FIELD_ALIASES, contacts_import_start
-from campaigns.models import Assignment, Campaign, ContactStatus, ImportJob, JobStatus
+from campaigns.models import Assignment, Campaign, ContactStatus, ImportJob, JobStatus, Tag
 from campaigns.scripts import TOP_LEVEL_FIELDS
 from campaigns.selectors import (
     TexterRow,
@@ -46,6 +46,7 @@ from campaigns.services import (
     campaign_start,
     canned_responses_import,
     contacts_assign,
+    contacts_copy_from_campaign,
     contacts_split_evenly,
     first_message_warnings,
     script_tree_save,
@@ -61,6 +62,25 @@ class ContactUploadForm(forms.Form):
     file = forms.FileField(
         label="Contact list (CSV)", widget=forms.ClearableFileInput(attrs={"accept": ".csv,text/csv"})
     )
+
+
+class ContactsFromCampaignForm(forms.Form):
+    source = forms.ModelChoiceField(queryset=Campaign.objects.none(), label="From campaign")
+    answer = forms.CharField(
+        required=False, max_length=200, label="Who answered", help_text="Like “Yes”, to any question. Empty: anyone."
+    )
+    status = forms.ChoiceField(
+        required=False, choices=[("", "Any status"), *ContactStatus.choices], label="With the status"
+    )
+    tag = forms.ModelChoiceField(queryset=Tag.objects.none(), required=False, label="With the tag")
+
+    def __init__(self, *args: Any, campaign: Campaign, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        source = self.fields["source"]
+        tag = self.fields["tag"]
+        assert isinstance(source, forms.ModelChoiceField) and isinstance(tag, forms.ModelChoiceField)
+        source.queryset = Campaign.objects.filter(organization_id=campaign.organization_id).exclude(pk=campaign.pk)
+        tag.queryset = Tag.objects.filter(organization_id=campaign.organization_id)
 
 
 class CannedImportForm(forms.Form):
@@ -115,6 +135,7 @@ class CampaignPagesAdmin(OrganizationScopedAdmin):
             view(self.script_view, "script", "<int:object_id>/script/"),
             view(self.canned_import_view, "canned_import", "<int:object_id>/canned-responses/import/"),
             view(self.copy_view, "copy", "<int:object_id>/copy/"),
+            view(self.contacts_from_campaign_view, "from_campaign", "<int:object_id>/contacts-from-campaign/"),
             view(self.start_view, "start", "<int:object_id>/start/"),
             view(self.archive_view, "archive", "<int:object_id>/archive/"),
             view(self.results_view, "results", "<int:object_id>/results/"),
@@ -125,7 +146,18 @@ class CampaignPagesAdmin(OrganizationScopedAdmin):
         info = f"admin:{self.opts.app_label}_{self.opts.model_name}"
         urls = {
             name: reverse(f"{info}_{name}", args=[campaign.pk])
-            for name in ("upload", "assign", "start", "archive", "results", "change", "script", "canned_import", "copy")
+            for name in (
+                "upload",
+                "assign",
+                "start",
+                "archive",
+                "results",
+                "change",
+                "script",
+                "canned_import",
+                "copy",
+                "from_campaign",
+            )
         }
         urls["changelist"] = reverse(f"{info}_changelist")
         try:
@@ -217,6 +249,35 @@ class CampaignPagesAdmin(OrganizationScopedAdmin):
                 messages.success(request, f"Added {added} canned response{'' if added == 1 else 's'}.")
         return redirect(self._campaign_urls(campaign)["script"] + "#canned")
 
+    def contacts_from_campaign_view(self, request: HttpRequest, object_id: int) -> HttpResponse:
+        return require_POST(self._contacts_from_campaign)(request, object_id)
+
+    def _contacts_from_campaign(self, request: HttpRequest, object_id: int) -> HttpResponse:
+        campaign = self._campaign(request, object_id, self.edit_role)
+        form = ContactsFromCampaignForm(request.POST, campaign=campaign)
+        if not form.is_valid():
+            messages.error(request, "Choose a campaign of your organization to take contacts from.")
+        else:
+            data = form.cleaned_data
+            try:
+                added = contacts_copy_from_campaign(
+                    campaign=campaign,
+                    source=data["source"],
+                    answer=data["answer"],
+                    status=data["status"],
+                    tag_id=data["tag"].pk if data["tag"] else None,
+                )
+            except ApplicationError as error:
+                messages.error(request, error.message)
+            else:
+                self.log_change(request, campaign, f"Added {added} contacts from campaign {data['source'].pk}")
+                messages.success(
+                    request,
+                    f"Added {added} contact{'' if added == 1 else 's'} from “{data['source']}” "
+                    "(opted-out numbers and numbers already here were left out).",
+                )
+        return redirect(self._campaign_urls(campaign)["upload"])
+
     def copy_view(self, request: HttpRequest, object_id: int) -> HttpResponse:
         return require_POST(self._copy)(request, object_id)
 
@@ -263,6 +324,7 @@ class CampaignPagesAdmin(OrganizationScopedAdmin):
                 ("external_id", False, FIELD_ALIASES["external_id"]),
             ],
             max_megabytes=settings.CONTACT_UPLOAD_MAX_BYTES // (1024 * 1024),
+            from_campaign_form=ContactsFromCampaignForm(campaign=campaign),
         )
 
     def rejected_rows_view(self, request: HttpRequest, object_id: int, import_id: int) -> FileResponse:

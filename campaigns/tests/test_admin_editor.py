@@ -257,3 +257,49 @@ def test_a_large_assignment_runs_as_a_job(
         response = owner_client.post(url("assign", campaign.pk), {f"count_{texter.pk}": "5", "assign": "1"})
     assert "runs in the background" in messages_of(response)[0]
     assert Contact.objects.filter(campaign=campaign, assignment__texter=texter).count() == 5
+
+
+# --- Contacts from a previous campaign ---------------------------------------------------------
+
+
+def test_contacts_from_a_previous_campaign_who_answered_yes(
+    owner_client: Client, organization: Organization, campaign: Campaign, assignment: Any
+) -> None:
+    root = InteractionStep.objects.get(campaign=campaign, parent__isnull=True)
+    said_yes = ContactFactory.create(campaign=campaign, cell="+12025550201", custom_fields={"ward": "2"})
+    said_no = ContactFactory.create(campaign=campaign, cell="+12025550202")
+    opted_out = ContactFactory.create(campaign=campaign, cell="+12025550203", is_opted_out=True)
+    for contact, value in [(said_yes, "Yes"), (said_no, "No"), (opted_out, "Yes")]:
+        QuestionResponse.objects.create(contact=contact, interaction_step=root, value=value)
+    target = CampaignFactory.create(organization=organization, is_started=False, started_at=None)
+    ContactFactory.create(campaign=target, cell="+12025550201")  # already here: not added twice
+
+    response = owner_client.post(url("from_campaign", target.pk), {"source": campaign.pk, "answer": "yes"})
+    assert "Added 0 contacts" in messages_of(response)[0]
+    Contact.objects.filter(campaign=target).delete()
+    response = owner_client.post(url("from_campaign", target.pk), {"source": campaign.pk, "answer": "yes"})
+    assert "Added 1 contact " in messages_of(response)[-1]
+    (copied,) = Contact.objects.filter(campaign=target)
+    assert (copied.cell, copied.custom_fields, copied.assignment_id) == ("+12025550201", {"ward": "2"}, None)
+
+
+def test_contacts_from_another_organizations_campaign_are_refused(
+    owner_client: Client, organization: Organization, other_organization: Organization
+) -> None:
+    foreign = CampaignFactory.create(organization=other_organization)
+    ContactFactory.create(campaign=foreign)
+    target = CampaignFactory.create(organization=organization, is_started=False, started_at=None)
+    response = owner_client.post(url("from_campaign", target.pk), {"source": foreign.pk})
+    assert "Choose a campaign of your organization" in messages_of(response)[0]
+    assert not Contact.objects.filter(campaign=target).exists()
+
+
+def test_contacts_are_immutable_after_start(
+    owner_client: Client, organization: Organization, campaign: Campaign
+) -> None:
+    source = CampaignFactory.create(organization=organization)
+    ContactFactory.create(campaign=source)
+    before = Contact.objects.filter(campaign=campaign).count()
+    response = owner_client.post(url("from_campaign", campaign.pk), {"source": source.pk})
+    assert "has started" in messages_of(response)[0]
+    assert Contact.objects.filter(campaign=campaign).count() == before
