@@ -15,7 +15,6 @@ from __future__ import annotations
 import csv
 import io
 import logging
-import re
 import tempfile
 from collections.abc import Iterable, Iterator
 from typing import IO, Any
@@ -30,21 +29,13 @@ from campaigns.selectors import campaign_custom_field_keys, interaction_steps_in
 from core.errors import ApplicationError
 from core.jobs import enqueue
 from core.live import campaign_group, publish_on_commit
+from core.spreadsheets import spreadsheet_safe
 from texting.errors import describe
 from texting.models import ExportJob, Message
 
 logger = logging.getLogger(__name__)
 
 CHUNK = 2_000
-_NUMBER_LIKE = re.compile(r"[+-]?[\d\s().-]*\Z")
-
-
-def spreadsheet_safe(value: Any) -> str:
-    """The cell as text a spreadsheet shows rather than runs. Phone numbers ("+1202...") stay."""
-    text = "" if value is None else str(value)
-    if text[:1] in ("=", "+", "-", "@", "\t", "\r") and not _NUMBER_LIKE.match(text):
-        return "'" + text
-    return text
 
 
 def export_start(*, campaign: Campaign, acting_user: User | None) -> ExportJob:
