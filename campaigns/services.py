@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 from collections.abc import Iterable, Iterator, Mapping, Sequence
+from dataclasses import dataclass
 from typing import Any
 
 from django.db import IntegrityError, transaction
+from django.db.models import QuerySet
 from django.utils import timezone
 
 from accounts.models import Membership, Organization, Role, User
@@ -596,3 +598,48 @@ def contacts_copy_from_campaign(
         if batch:
             Contact.objects.bulk_create(batch, ignore_conflicts=True)
         return Contact.objects.filter(campaign=campaign).count() - before
+
+
+# --- Bulk script find and replace -----------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class ScriptChange:
+    campaign: Campaign
+    kind: str  # "script step" or "canned response"
+    label: str
+    before: str
+    after: str
+
+
+def _script_texts(*, organization_id: int, include_archived: bool) -> tuple[QuerySet[Campaign], Any, Any]:
+    campaigns = Campaign.objects.filter(organization_id=organization_id)
+    if not include_archived:
+        campaigns = campaigns.filter(is_archived=False)
+    steps = InteractionStep.objects.filter(campaign__in=campaigns).select_related("campaign").order_by("campaign", "id")
+    canned = CannedResponse.objects.filter(campaign__in=campaigns, user__isnull=True).select_related("campaign")
+    return campaigns, steps, canned.order_by("campaign", "id")
+
+
+def script_find_replace(
+    *, organization_id: int, find: str, replace: str, include_archived: bool = False, apply: bool = False
+) -> list[ScriptChange]:
+    """Every script and canned response of the organization's campaigns containing `find` (exact,
+    case-sensitive), with the text it would become; `apply=True` also saves them."""
+    if not find:
+        raise ApplicationError("Type the text to find.")
+    _, steps, canned = _script_texts(organization_id=organization_id, include_archived=include_archived)
+    changes: list[ScriptChange] = []
+    with transaction.atomic():
+        for step in steps.filter(script__contains=find):
+            after = step.script.replace(find, replace)
+            label = "First message" if step.parent_id is None else f"Answer “{step.answer_option}”"
+            changes.append(ScriptChange(step.campaign, "script", label, step.script, after))
+            if apply:
+                InteractionStep.objects.filter(pk=step.pk).update(script=after)
+        for response in canned.filter(text__contains=find):
+            after = response.text.replace(find, replace)
+            changes.append(ScriptChange(response.campaign, "canned response", response.title, response.text, after))
+            if apply:
+                CannedResponse.objects.filter(pk=response.pk).update(text=after)
+    return changes

@@ -15,13 +15,17 @@ from django import forms
 from django.conf import settings
 from django.contrib import admin, messages
 from django.contrib.admin import SimpleListFilter
+from django.core.exceptions import PermissionDenied
 from django.db import models
 from django.db.models import OuterRef, QuerySet
-from django.http import HttpRequest
-from django.urls import NoReverseMatch, reverse
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import redirect
+from django.template.response import TemplateResponse
+from django.urls import NoReverseMatch, path, reverse
 from django.utils.html import format_html
 
 from accounts.admin_scoping import ScopedInline, hour_field, organizer_scope, scoped_related_filter, timezone_field
+from accounts.models import Organization, Role
 from campaigns.admin.lookups import organizations_viewable
 from campaigns.admin.pages import CampaignPagesAdmin
 from campaigns.models import Campaign, CannedResponse, Contact, ContactStatus, InteractionStep
@@ -33,11 +37,14 @@ from campaigns.selectors import (
     interaction_steps_in_tree_order,
 )
 from campaigns.services import (
+    ScriptChange,
     campaign_archive,
     campaign_start_problems,
     first_message_warnings,
+    script_find_replace,
     script_set_first_message,
 )
+from core.errors import ApplicationError
 from core.queries import count_subquery
 
 
@@ -219,6 +226,22 @@ class CannedResponseInline(ScopedInline):
         return super().get_queryset(request).filter(user__isnull=True)
 
 
+class FindReplaceForm(forms.Form):
+    organization = forms.ModelChoiceField(queryset=Organization.objects.none())
+    find = forms.CharField(max_length=500, strip=False, help_text="Exact text, capitals included.")
+    replace = forms.CharField(max_length=500, required=False, strip=False, label="Replace with")
+    include_archived = forms.BooleanField(required=False, label="Archived campaigns too")
+
+    def __init__(self, *args: Any, request: HttpRequest, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        field = self.fields["organization"]
+        assert isinstance(field, forms.ModelChoiceField)
+        field.queryset = organizer_scope(request).organizations(Role.ADMIN)
+        ids = list(field.queryset.values_list("id", flat=True)[:2])
+        if len(ids) == 1:
+            field.initial = ids[0]
+
+
 class CampaignStatusFilter(SimpleListFilter):
     title = "status"
     parameter_name = "state"
@@ -297,6 +320,55 @@ class CampaignAdmin(CampaignPagesAdmin):
             done += 1
         verb = "Archived" if archived else "Unarchived"
         messages.success(request, f"{verb} {done} campaign{'' if done == 1 else 's'}.")
+
+    # --- bulk find and replace across campaigns
+
+    def get_urls(self) -> list[Any]:
+        name = f"{self.opts.app_label}_{self.opts.model_name}_find_replace"
+        return [
+            path("find-replace/", self.admin_site.admin_view(self.find_replace_view), name=name),
+            *super().get_urls(),
+        ]
+
+    def changelist_view(self, request: HttpRequest, extra_context: dict[str, Any] | None = None) -> Any:
+        extra = {"find_replace_url": self.admin_url("find_replace")} if self.has_add_permission(request) else {}
+        return super().changelist_view(request, {**(extra_context or {}), **extra})
+
+    def find_replace_view(self, request: HttpRequest) -> HttpResponse:
+        if not self.has_add_permission(request):
+            raise PermissionDenied
+        form = FindReplaceForm(request.POST or None, request=request)
+        changes: list[ScriptChange] | None = None
+        if request.method == "POST" and form.is_valid():
+            data = form.cleaned_data
+            apply = "apply" in request.POST
+            try:
+                changes = script_find_replace(
+                    organization_id=data["organization"].pk,
+                    find=data["find"],
+                    replace=data["replace"],
+                    include_archived=data["include_archived"],
+                    apply=apply,
+                )
+            except ApplicationError as error:
+                messages.error(request, error.message)
+            else:
+                if apply:
+                    for campaign in {change.campaign for change in changes}:
+                        self.log_change(request, campaign, f"Replaced “{data['find']}” with “{data['replace']}”")
+                    messages.success(request, f"Replaced the text in {len(changes)} scripts and canned responses.")
+                    return redirect(self.admin_url("changelist"))
+        return TemplateResponse(
+            request,
+            "admin/campaigns/campaign/find_replace.html",
+            {
+                **self.admin_site.each_context(request),
+                "opts": self.opts,
+                "title": "Find and replace in scripts",
+                "form": form,
+                "changes": changes,
+            },
+        )
 
     # --- change form
 
