@@ -277,3 +277,34 @@ def test_texter_has_no_review(texter_client: Client, conversations: list[Contact
     response = texter_client.post(_send_url(conversations[2]), {"body": "hi"})
     assert response.status_code == 302 and "/login/" in response["Location"]
     assert not Message.objects.exists()
+
+
+def test_supervolunteer_reassigns_and_the_old_texter_keeps_nothing(
+    client: Client, supervolunteer: User, conversations: list[Contact], texter: User, other_texter: User
+) -> None:
+    client.force_login(supervolunteer)
+    ids = [c.pk for c in conversations]
+    response = client.post(
+        changelist(),
+        {
+            "action": "reassign_selected",
+            "_selected_action": ids,
+            "index": "0",
+            "apply": "1",
+            "texters": [other_texter.pk],
+        },
+    )
+    assert response.status_code == 302
+    assert not Contact.objects.filter(assignment__texter=texter).exists()
+    assert Contact.objects.filter(assignment__texter=other_texter).count() == len(ids)
+
+
+def test_suspended_people_are_not_offered_for_reassignment(
+    owner_client: Client, organization: Organization, conversations: list[Contact]
+) -> None:
+    suspended = MembershipFactory.create(organization=organization, role=Role.SUSPENDED).user
+    form = owner_client.post(
+        changelist(), {"action": "reassign_selected", "_selected_action": [conversations[0].pk], "index": "0"}
+    )
+    assert suspended.email.encode() not in form.content
+    assert str(suspended).encode() not in form.content
