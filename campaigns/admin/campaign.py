@@ -275,7 +275,7 @@ class CampaignAdmin(CampaignPagesAdmin):
 
     form = CampaignForm
     inlines = (InteractionStepInline, CannedResponseInline)
-    list_display: tuple[str, ...] = ("title", "organization", "status", "due_by", "contacts_count")
+    list_display: tuple[str, ...] = ("title", "organization", "status", "due_by", "contacts_count", "needs_response")
     list_display_links = ("title",)
     list_filter = (CampaignStatusFilter, ("organization", scoped_related_filter(organizations_viewable)))
     list_select_related = ("organization",)
@@ -288,7 +288,15 @@ class CampaignAdmin(CampaignPagesAdmin):
 
     def get_queryset(self, request: HttpRequest) -> QuerySet[Campaign]:
         contacts = Contact.objects.filter(campaign=OuterRef("pk"))
-        return super().get_queryset(request).annotate(contacts_total=count_subquery(contacts, group_by="campaign"))
+        waiting = Contact.objects.filter(campaign=OuterRef("pk")).needs_response()
+        return (
+            super()
+            .get_queryset(request)
+            .annotate(
+                contacts_total=count_subquery(contacts, group_by="campaign"),
+                needs_response_total=count_subquery(waiting, group_by="campaign"),
+            )
+        )
 
     @admin.display(description="status", ordering="is_started")
     def status(self, obj: Campaign) -> str:
@@ -303,6 +311,19 @@ class CampaignAdmin(CampaignPagesAdmin):
     @admin.display(description="contacts")
     def contacts_count(self, obj: Campaign) -> int:
         return getattr(obj, "contacts_total", 0)
+
+    @admin.display(description="needs response")
+    def needs_response(self, obj: Campaign) -> str:
+        count = getattr(obj, "needs_response_total", 0)
+        if not count:
+            return "0"
+        try:
+            review = reverse("admin:campaigns_contact_changelist")
+        except NoReverseMatch:
+            return str(count)
+        return format_html(
+            '<a href="{}?campaign__id__exact={}&amp;status__exact=needs_response">{}</a>', review, obj.pk, count
+        )
 
     @admin.action(description="Archive the selected campaigns", permissions=["change"])
     def archive_selected(self, request: HttpRequest, queryset: QuerySet[Campaign]) -> None:

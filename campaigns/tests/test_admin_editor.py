@@ -303,3 +303,14 @@ def test_contacts_are_immutable_after_start(
     response = owner_client.post(url("from_campaign", campaign.pk), {"source": source.pk})
     assert "has started" in messages_of(response)[0]
     assert Contact.objects.filter(campaign=campaign).count() == before
+
+
+def test_campaign_list_links_the_conversations_waiting_for_a_reply(
+    owner_client: Client, campaign: Campaign, assignment: Any
+) -> None:
+    ContactFactory.create_batch(2, campaign=campaign, assignment=assignment, status="needs_response")
+    ContactFactory.create(campaign=campaign, assignment=assignment, status="needs_response", is_opted_out=True)
+    response = owner_client.get(reverse("admin:campaigns_campaign_changelist"))
+    (row,) = response.context["cl"].result_list
+    assert row.needs_response_total == 2
+    assert f"campaign__id__exact={campaign.pk}&amp;status__exact=needs_response" in response.content.decode()
