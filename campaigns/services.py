@@ -457,6 +457,8 @@ def script_tree_save(*, campaign: Campaign, tree: Mapping[str, Any]) -> Interact
     def save(node: Mapping[str, Any], parent: InteractionStep | None, position: int) -> InteractionStep:
         raw_id = node.get("id")
         step = existing.get(raw_id) if isinstance(raw_id, int) and raw_id not in kept else None
+        if step is not None and (step.parent_id is None) != (parent is None):
+            step = None  # the root stays the root: a tampered tree can't swap it with an answer
         if parent is None:
             step = step or next((s for s in existing.values() if s.parent_id is None), None)
         step = step or InteractionStep(campaign=campaign)

@@ -314,3 +314,14 @@ def test_campaign_list_links_the_conversations_waiting_for_a_reply(
     (row,) = response.context["cl"].result_list
     assert row.needs_response_total == 2
     assert f"campaign__id__exact={campaign.pk}&amp;status__exact=needs_response" in response.content.decode()
+
+
+def test_script_tree_cannot_swap_the_root_with_an_answer(campaign: Campaign) -> None:
+    root = InteractionStep.objects.get(campaign=campaign, parent__isnull=True)
+    answer = root.children.first()
+    assert answer is not None
+    tree = {"id": answer.pk, "script": "New first", "children": [{"id": root.pk, "answer": "Yes", "children": []}]}
+    script_tree_save(campaign=campaign, tree=tree)
+    new_root = InteractionStep.objects.get(campaign=campaign, parent__isnull=True)
+    assert new_root.pk == root.pk and new_root.script == "New first"
+    assert list(new_root.children.values_list("answer_option", flat=True)) == ["Yes"]
