@@ -4,6 +4,7 @@ message review (reassign every matching conversation, reply from review)."""
 from __future__ import annotations
 
 import re
+from pathlib import Path
 
 import pytest
 from playwright.sync_api import Page, expect
@@ -188,6 +189,14 @@ def test_dashboard_and_campaign_list(busy_campaign: Campaign, draft: Campaign, l
     expect(page.locator("#hourly svg")).to_be_visible()
     expect(page.locator("[data-live-status]")).to_have_text("Live")  # the campaign websocket is open
     screenshot(page, "backoffice-dashboard")
+
+    page.get_by_role("button", name="Export this campaign").click()
+    link = page.locator("#exports").get_by_role("link", name="contacts.csv")
+    expect(link).to_be_visible()  # the job ran in the server; the page lists its files
+    with page.expect_download() as download:
+        link.click()
+    exported = Path(download.value.path()).read_text(encoding="utf-8-sig")
+    assert exported.startswith("campaignId,campaign,contactId") and "Voter0" in exported
     page.goto(f"{live_url}/admin/campaigns/campaign/")
     expect(page.locator("#result_list")).to_contain_text("Early vote")
     screenshot(page, "backoffice-campaigns")

@@ -24,7 +24,14 @@ from django.template.response import TemplateResponse
 from django.urls import NoReverseMatch, path, reverse
 from django.utils.html import format_html
 
-from accounts.admin_scoping import ScopedInline, hour_field, organizer_scope, scoped_related_filter, timezone_field
+from accounts.admin_scoping import (
+    ScopedInline,
+    acting_user,
+    hour_field,
+    organizer_scope,
+    scoped_related_filter,
+    timezone_field,
+)
 from accounts.models import Organization, Role
 from campaigns.admin.lookups import organizations_viewable
 from campaigns.admin.pages import CampaignPagesAdmin
@@ -39,6 +46,7 @@ from campaigns.selectors import (
 from campaigns.services import (
     ScriptChange,
     campaign_archive,
+    campaign_copy,
     campaign_start_problems,
     first_message_warnings,
     script_find_replace,
@@ -279,8 +287,8 @@ class CampaignAdmin(CampaignPagesAdmin):
     list_display_links = ("title",)
     list_filter = (CampaignStatusFilter, ("organization", scoped_related_filter(organizations_viewable)))
     list_select_related = ("organization",)
-    search_fields = ("title",)
-    actions = ("archive_selected", "unarchive_selected")
+    search_fields = ("title", "description")
+    actions = ("archive_selected", "unarchive_selected", "copy_selected")
     readonly_fields = ("join_link", "progress", "is_started", "started_at", "is_archived")
     save_on_top = True
 
@@ -332,6 +340,15 @@ class CampaignAdmin(CampaignPagesAdmin):
     @admin.action(description="Unarchive the selected campaigns", permissions=["change"])
     def unarchive_selected(self, request: HttpRequest, queryset: QuerySet[Campaign]) -> None:
         self._archive_many(request, queryset, archived=False)
+
+    @admin.action(description="Copy the selected campaigns (script, canned responses, settings)", permissions=["add"])
+    def copy_selected(self, request: HttpRequest, queryset: QuerySet[Campaign]) -> None:
+        copies = []
+        for campaign in self.restrict_to(request, queryset, self.edit_role):
+            copy = campaign_copy(campaign=campaign, acting_user=acting_user(request))
+            self.log_addition(request, copy, f"Copied from campaign {campaign.pk}")
+            copies.append(copy.title)
+        messages.success(request, f"Made {len(copies)} cop{'y' if len(copies) == 1 else 'ies'}: {', '.join(copies)}.")
 
     def _archive_many(self, request: HttpRequest, queryset: QuerySet[Campaign], *, archived: bool) -> None:
         done = 0

@@ -325,3 +325,15 @@ def test_script_tree_cannot_swap_the_root_with_an_answer(campaign: Campaign) -> 
     new_root = InteractionStep.objects.get(campaign=campaign, parent__isnull=True)
     assert new_root.pk == root.pk and new_root.script == "New first"
     assert list(new_root.children.values_list("answer_option", flat=True)) == ["Yes"]
+
+
+def test_copy_selected_campaigns_from_the_list(
+    owner_client: Client, campaign: Campaign, other_organization: Organization
+) -> None:
+    foreign = CampaignFactory.create(organization=other_organization, title="Theirs")
+    owner_client.post(
+        reverse("admin:campaigns_campaign_changelist"),
+        {"action": "copy_selected", "_selected_action": [campaign.pk, foreign.pk], "index": "0"},
+    )
+    assert Campaign.objects.filter(title="Copy of Get out the vote").count() == 1
+    assert not Campaign.objects.filter(title="Copy of Theirs").exists()
