@@ -52,3 +52,16 @@ def assign_contacts(*, campaign_id: int, wanted: list[list[int]], split_texter_i
         contacts_assign(campaign=campaign, texter=people[texter_id], count=count)
     if split_texter_ids:
         contacts_split_evenly(campaign=campaign, texters=[people[pk] for pk in split_texter_ids])
+
+
+def import_optouts(*, organization_id: int, cells: list[str], reason: str, acting_user_id: int | None) -> None:
+    """One chunk of an opt-out file imported from the back office."""
+    from accounts.models import User
+    from campaigns.models import OptOutSource
+    from campaigns.services import optout_create
+
+    user = User.objects.filter(pk=acting_user_id).first() if acting_user_id else None
+    for cell in cells:
+        optout_create(
+            organization=organization_id, cell=cell, source=OptOutSource.IMPORT, reason=reason, acting_user=user
+        )

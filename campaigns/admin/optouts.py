@@ -25,11 +25,16 @@ from accounts.admin_scoping import (
     scoped_related_filter,
 )
 from accounts.models import Organization, Role
+from campaigns import jobs as campaign_jobs
 from campaigns.admin.lookups import cell_search_term, organizations_viewable
 from campaigns.models import OptOut, OptOutEvent, OptOutSource
 from campaigns.phones import normalize_cell
 from campaigns.services import optout_create, optout_remove
+from core.jobs import enqueue
 from core.spreadsheets import spreadsheet_safe
+
+# Above this many numbers, an opt-out file is imported by background jobs of this size.
+OPTOUT_IMPORT_CHUNK = 500
 
 
 class OptOutForm(forms.ModelForm):  # type: ignore[type-arg]
@@ -167,12 +172,17 @@ class OptOutAdmin(OrganizationScopedAdmin):
         form = OptOutImportForm(request.POST or None, request.FILES or None, request=request)
         if request.method == "POST" and form.is_valid():
             try:
-                added, invalid = self._import(request, form)
+                added, invalid, queued = self._import(request, form)
             except (UnicodeDecodeError, csv.Error):
                 messages.error(request, "The file is not a UTF-8 CSV: save it from your spreadsheet as “CSV UTF-8”.")
             else:
                 note = f" {len(invalid)} rows were not phone numbers: {', '.join(invalid[:5])}." if invalid else ""
-                messages.success(request, f"Opted out {added} numbers.{note}")
+                if queued:
+                    messages.success(
+                        request, f"Opting out {added} numbers in the background: refresh in a minute.{note}"
+                    )
+                else:
+                    messages.success(request, f"Opted out {added} numbers.{note}")
                 return redirect(self.admin_url("changelist"))
         context = {
             **self.admin_site.each_context(request),
@@ -182,11 +192,14 @@ class OptOutAdmin(OrganizationScopedAdmin):
         }
         return TemplateResponse(request, "admin/campaigns/optout/import.html", context)
 
-    def _import(self, request: HttpRequest, form: OptOutImportForm) -> tuple[int, list[str]]:
+    def _import(self, request: HttpRequest, form: OptOutImportForm) -> tuple[int, list[str], bool]:
+        """Opt out every number of the file: at once for a short list, in background jobs of
+        `OPTOUT_IMPORT_CHUNK` numbers for a long one (each opt-out closes contacts everywhere)."""
         organization = form.cleaned_data["organization"]
         reason = form.cleaned_data["reason"]
         text = io.TextIOWrapper(form.cleaned_data["file"], encoding="utf-8-sig", newline="")
-        added, invalid = 0, []
+        cells: list[str] = []
+        invalid: list[str] = []
         for row in csv.reader(text):
             value = next((cell for cell in row if cell.strip()), "")
             if not value or value.strip().lower() in ("cell", "phone", "number"):
@@ -194,7 +207,20 @@ class OptOutAdmin(OrganizationScopedAdmin):
             cell = normalize_cell(value)
             if cell is None:
                 invalid.append(value)
-                continue
+            else:
+                cells.append(cell)
+        cells = list(dict.fromkeys(cells))
+        if len(cells) > OPTOUT_IMPORT_CHUNK:
+            for start in range(0, len(cells), OPTOUT_IMPORT_CHUNK):
+                enqueue(
+                    campaign_jobs.import_optouts,
+                    organization_id=organization.pk,
+                    cells=cells[start : start + OPTOUT_IMPORT_CHUNK],
+                    reason=reason,
+                    acting_user_id=acting_user(request).pk,
+                )
+            return len(cells), invalid, True
+        for cell in cells:
             optout_create(
                 organization=organization,
                 cell=cell,
@@ -202,8 +228,7 @@ class OptOutAdmin(OrganizationScopedAdmin):
                 reason=reason,
                 acting_user=acting_user(request),
             )
-            added += 1
-        return added, invalid
+        return len(cells), invalid, False
 
     def opt_in_view(self, request: HttpRequest, object_id: int) -> HttpResponse:
         optout = self.get_object(request, str(object_id))

@@ -72,3 +72,23 @@ def test_export_streams_the_filtered_opt_outs_of_the_users_organizations_only(
 def test_changelist_links_import_and_export(owner_client: Client, contact: Contact, **_: Any) -> None:
     page = owner_client.get(reverse("admin:campaigns_optout_changelist")).content.decode()
     assert reverse("admin:campaigns_optout_import") in page and reverse("admin:campaigns_optout_export") in page
+
+
+def test_a_long_opt_out_file_is_imported_by_jobs(
+    owner_client: Client,
+    organization: Organization,
+    monkeypatch: pytest.MonkeyPatch,
+    django_capture_on_commit_callbacks: Any,
+) -> None:
+    from campaigns.admin import optouts
+
+    monkeypatch.setattr(optouts, "OPTOUT_IMPORT_CHUNK", 2)
+    upload = SimpleUploadedFile("stop.csv", b"2025550171\n2025550172\n2025550173\n2025550171\n")
+    with django_capture_on_commit_callbacks(execute=True) as callbacks:
+        response = owner_client.post(
+            reverse("admin:campaigns_optout_import"), {"organization": organization.pk, "file": upload, "reason": "r"}
+        )
+    assert response.status_code == 302
+    assert len(callbacks) == 2  # two jobs: 2 numbers, then 1 (the repeated number once)
+    assert OptOut.objects.filter(organization=organization).count() == 3
+    assert set(OptOutEvent.objects.values_list("source", flat=True)) == {OptOutSource.IMPORT}
