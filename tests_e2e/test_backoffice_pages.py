@@ -7,16 +7,45 @@ import re
 from pathlib import Path
 
 import pytest
+from django.contrib.contenttypes.models import ContentType
+from django.db import connection, transaction
 from playwright.sync_api import Page, expect
 
 from accounts.models import Organization, Role, User
 from campaigns.models import Campaign, Contact, ContactStatus, ImportJob, InteractionStep, JobStatus
 from campaigns.services import contacts_assign, script_add_answer, script_set_first_message
 from spoke.testing import PASSWORD, MembershipFactory, UserFactory
-from tests_e2e.conftest import log_in, screenshot, wait_until_interactive
+from tests_e2e.conftest import (
+    log_in,
+    screenshot,
+    wait_until_interactive,
+)
 from texting.models import Direction, Message, MessageStatus
 
 pytestmark = [pytest.mark.e2e, pytest.mark.django_db(transaction=True)]
+
+
+# The live server is one process for the whole session, and Django caches content type ids per
+# process (the admin's audit log writes them). On PostgreSQL a transactional test's flush recreates
+# the content types with new ids, so the server would log against ids that no longer exist. Each
+# test here first gives the content types back the ids the server saw first.
+_FIRST_CONTENT_TYPE_IDS: dict[tuple[str, str], int] = {}
+
+
+@pytest.fixture(autouse=True)
+def stable_content_type_ids(transactional_db: None) -> None:
+    current = {(ct.app_label, ct.model): ct.pk for ct in ContentType.objects.all()}
+    if not _FIRST_CONTENT_TYPE_IDS:
+        _FIRST_CONTENT_TYPE_IDS.update(current)
+        return
+    moves = [(current[key], old) for key, old in _FIRST_CONTENT_TYPE_IDS.items() if current.get(key, old) != old]
+    with transaction.atomic(), connection.cursor() as cursor:
+        if connection.vendor == "postgresql":
+            cursor.execute("SET CONSTRAINTS ALL DEFERRED")
+        for new, old in moves:
+            cursor.execute("UPDATE django_content_type SET id = %s WHERE id = %s", [old, new])
+            cursor.execute("UPDATE auth_permission SET content_type_id = %s WHERE content_type_id = %s", [old, new])
+    ContentType.objects.clear_cache()
 
 
 @pytest.fixture
