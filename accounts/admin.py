@@ -12,7 +12,7 @@ from __future__ import annotations
 from typing import Any
 
 from django import forms
-from django.contrib import admin
+from django.contrib import admin, messages
 from django.contrib.auth import forms as auth_forms
 from django.contrib.auth.admin import UserAdmin as DjangoUserAdmin
 from django.contrib.auth.models import Group
@@ -316,6 +316,38 @@ class MembershipAdmin(OrganizationScopedAdmin):
     search_fields = ("user__email", "user__first_name", "user__last_name")
     ordering = ("organization", "user__email")
     show_full_result_count = False
+    actions = ("suspend_selected", "restore_selected")
+
+    @admin.action(
+        description="Suspend the selected people (they can no longer text or organize)", permissions=["change"]
+    )
+    def suspend_selected(self, request: HttpRequest, queryset: QuerySet[Membership]) -> None:
+        self._set_roles(request, queryset, Role.SUSPENDED)
+
+    @admin.action(description="Restore the selected suspended people as texters", permissions=["change"])
+    def restore_selected(self, request: HttpRequest, queryset: QuerySet[Membership]) -> None:
+        self._set_roles(request, queryset.filter(role=Role.SUSPENDED), Role.TEXTER)
+
+    def _set_roles(self, request: HttpRequest, queryset: QuerySet[Membership], role: Role) -> None:
+        scope = organizer_scope(request)
+        done, refused = 0, []
+        for membership in self.restrict_to(request, queryset, Role.ADMIN).select_related("user", "organization"):
+            problem = _role_problem(scope, membership.organization_id, membership.role, role)
+            if problem is None and membership.user_id == acting_user(request).pk:
+                problem = "You can't change your own role."
+            try:
+                if problem:
+                    raise ApplicationError(problem)
+                membership_set(organization=membership.organization, user=membership.user, role=role)
+            except ApplicationError as error:
+                refused.append(f"{membership.user.email}: {error.message}")
+                continue
+            self.log_change(request, membership, f"Role set to {role.label}")
+            done += 1
+        verb = "Suspended" if role == Role.SUSPENDED else "Restored"
+        messages.success(request, f"{verb} {done} {'person' if done == 1 else 'people'}.")
+        for note in refused:
+            messages.warning(request, f"Not changed: {note}")
 
     @admin.display(description="email", ordering="user__email")
     def user_email(self, obj: Membership) -> str:

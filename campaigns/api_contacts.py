@@ -275,8 +275,10 @@ class AssignmentViewSet(
         data = self._valid(ReassignSerializer)
         campaign = data["campaign"]
         texter = self._texter(campaign, data["texter"])
-        moved = contacts_reassign(campaign=campaign, contact_ids=data["contacts"], texter=texter)
-        return Response({"assigned": {str(texter.pk): moved}})
+        # Ids of other campaigns' contacts are ignored: the caller is scoped to this campaign.
+        ids = list(Contact.objects.filter(campaign=campaign, id__in=data["contacts"]).values_list("id", flat=True))
+        moved = contacts_reassign(contact_ids=ids, texter_ids=[texter.pk]) if ids else {texter.pk: 0}
+        return Response({"assigned": {str(texter.pk): moved[texter.pk]}})
 
     @extend_schema(request=None, responses=AssignResultSerializer)
     @action(detail=True, methods=["post"])

@@ -47,6 +47,7 @@ from campaigns.models import (
 from campaigns.phones import normalize_cell
 from core.errors import ApplicationError
 from core.jobs import enqueue
+from core.live import campaign_group, publish_on_commit
 
 logger = logging.getLogger(__name__)
 
@@ -552,6 +553,7 @@ def _replace_contacts(*, job: ImportJob, contacts: dict[str, str], columns: _Col
         for name, value in report.as_fields().items():
             setattr(job, name, value)
         job.save(update_fields=["status", "progress", "finished_at", "error", *report.as_fields()])
+        _publish_progress(job=job, status=JobStatus.DONE)
 
 
 def _delete_unassigned_contacts(*, campaign: Campaign) -> None:
@@ -670,6 +672,14 @@ def _nothing_imported_message(report: ImportReport) -> str:
 def _set_progress(*, job: ImportJob, report: ImportReport, percent: int) -> None:
     job.progress = percent
     ImportJob.objects.filter(pk=job.pk).update(progress=percent, **report.as_fields())
+    _publish_progress(job=job, status=JobStatus.RUNNING)
+
+
+def _publish_progress(*, job: ImportJob, status: str) -> None:
+    """The upload page's progress bar listens on the campaign's group."""
+    publish_on_commit(
+        campaign_group(job.campaign_id), "import_progress", import_id=job.pk, progress=job.progress, status=status
+    )
 
 
 def _fail(*, job: ImportJob, report: ImportReport, error: str) -> None:
@@ -683,3 +693,4 @@ def _fail(*, job: ImportJob, report: ImportReport, error: str) -> None:
     ImportJob.objects.filter(pk=job.pk).update(
         status=job.status, error=error, finished_at=job.finished_at, **report.as_fields()
     )
+    _publish_progress(job=job, status=JobStatus.FAILED)

@@ -166,6 +166,11 @@ class TexterRow:
     needs_response: int
     is_member: bool
 
+    @property
+    def texted(self) -> int:
+        """Contacts this texter has sent a first message to (or skipped)."""
+        return self.assigned - self.to_send
+
 
 def texter_list_for_campaign(*, campaign: Campaign) -> list[TexterRow]:
     """The organization's texters with their counts in this campaign, then anyone who left the
@@ -251,3 +256,26 @@ def contact_pool_open_timezones(*, campaign: Campaign, now: dt.datetime) -> tupl
 def assignment_contact_total(*, assignment: Assignment) -> int:
     """Every contact the texter holds in the campaign, whatever its status (the max-per-texter cap)."""
     return Contact.objects.filter(assignment=assignment).count()
+
+
+def script_tree(*, campaign: Campaign) -> dict[str, object]:
+    """The script as nested dicts for the script editor (one statement): the root holds the first
+    message and question; each child is an answer with its script, next question and children."""
+    steps = list(InteractionStep.objects.filter(campaign=campaign).order_by("position", "id"))
+    children: dict[int | None, list[InteractionStep]] = defaultdict(list)
+    for step in steps:
+        children[step.parent_id].append(step)
+
+    def node(step: InteractionStep) -> dict[str, object]:
+        return {
+            "id": step.pk,
+            "answer": step.answer_option,
+            "script": step.script,
+            "question": step.question,
+            "children": [node(child) for child in children.get(step.pk, [])],
+        }
+
+    roots = children.get(None, [])
+    if not roots:
+        return {"id": None, "answer": "", "script": "", "question": "", "children": []}
+    return node(roots[0])

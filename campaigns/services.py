@@ -3,9 +3,12 @@
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator, Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any
 
 from django.db import IntegrityError, transaction
+from django.db.models import QuerySet
 from django.utils import timezone
 
 from accounts.models import Membership, Organization, Role, User
@@ -29,6 +32,8 @@ from core.errors import ApplicationError
 from core.live import campaign_group, publish_contacts_reassigned, publish_on_commit, texter_group
 from integrations.events import event_emit
 from integrations.models import Event
+
+ASSIGNABLE_ROLES = (Role.OWNER, Role.ADMIN, Role.SUPERVOLUNTEER, Role.TEXTER)
 
 # --- Campaign lifecycle -----------------------------------------------------------------------
 
@@ -480,10 +485,195 @@ def assignment_release(*, assignment: Assignment, include_replies: bool = False)
     return released
 
 
-# --- Copying a campaign ------------------------------------------------------------------------
+# --- Message review: bulk reassign and unassign -------------------------------------------------
 
-# What a copy keeps: the settings an organizer set up, not its state or its people.
-_COPIED_FIELDS = (
+# Above this many contacts a bulk review action runs as a background job, in chunks of this size.
+BULK_JOB_THRESHOLD = 2_000
+BULK_CHUNK = 5_000
+
+
+def _chunked(ids: Sequence[int], size: int) -> Iterator[Sequence[int]]:
+    for start in range(0, len(ids), size):
+        yield ids[start : start + size]
+
+
+@transaction.atomic
+def contacts_reassign(*, contact_ids: Sequence[int], texter_ids: Sequence[int]) -> dict[int, int]:
+    """Give these contacts (conversations included) to one texter, or split them evenly in id order.
+
+    Contacts may come from several campaigns: each campaign's share is split on its own, and
+    every texter must belong to each campaign's organization. Returns contacts moved per texter.
+    """
+    people = list(dict.fromkeys(texter_ids))
+    if not people:
+        raise ApplicationError("Choose at least one texter to reassign the conversations to.")
+    by_campaign: dict[int, list[int]] = {}
+    # campaign -> previous texter -> their contacts in this move (their pages say so and move on)
+    previous_texters: dict[int, dict[int, list[int]]] = {}
+    for chunk in _chunked(sorted(set(contact_ids)), BULK_CHUNK):
+        for contact_id, campaign_id, old_texter in Contact.objects.filter(id__in=chunk).values_list(
+            "id", "campaign_id", "assignment__texter_id"
+        ):
+            by_campaign.setdefault(campaign_id, []).append(contact_id)
+            if old_texter is not None:
+                previous_texters.setdefault(campaign_id, {}).setdefault(old_texter, []).append(contact_id)
+    moved = dict.fromkeys(people, 0)
+    now = timezone.now()
+    campaigns = Campaign.objects.in_bulk(list(by_campaign))
+    for campaign_id, ids in sorted(by_campaign.items()):
+        campaign = campaigns[campaign_id]
+        if campaign.is_archived:
+            raise ApplicationError(f"“{campaign}” is archived: unarchive it before reassigning its contacts.")
+        members = set(
+            Membership.objects.filter(
+                organization_id=campaign.organization_id, user_id__in=people, role__in=ASSIGNABLE_ROLES
+            ).values_list("user_id", flat=True)
+        )
+        missing = [pk for pk in people if pk not in members]
+        if missing:
+            names = ", ".join(str(user) for user in User.objects.filter(pk__in=missing))
+            raise ApplicationError(
+                f"{names} can't text for “{campaign}”: they are not an active member of its organization."
+            )
+        ids.sort()
+        share, extra = divmod(len(ids), len(people))
+        start = 0
+        for index, texter_id in enumerate(people):
+            size = share + (1 if index < extra else 0)
+            part = ids[start : start + size]
+            start += size
+            if not part:
+                continue
+            assignment, _ = Assignment.objects.get_or_create(campaign_id=campaign_id, texter_id=texter_id)
+            for chunk in _chunked(part, BULK_CHUNK):
+                moved[texter_id] += Contact.objects.filter(id__in=chunk).update(assignment=assignment, updated_at=now)
+        taken_from = previous_texters.get(campaign_id, {})
+        for texter_id, lost in taken_from.items():
+            if texter_id not in people:
+                publish_contacts_reassigned(texter_id=texter_id, campaign_id=campaign_id, contact_ids=lost)
+        for texter_id in {*people, *taken_from}:
+            publish_on_commit(texter_group(texter_id), "assignments_changed", campaign_id=campaign_id)
+        publish_on_commit(campaign_group(campaign_id), "campaign_changed", campaign_id=campaign_id)
+    return moved
+
+
+@transaction.atomic
+def contacts_unassign(*, contact_ids: Sequence[int]) -> int:
+    """Take these contacts from their texters: unsent ones go back to the pool, conversations wait
+    for an organizer to give them to someone."""
+    affected: set[tuple[int, int]] = set()
+    done = 0
+    now = timezone.now()
+    for chunk in _chunked(sorted(set(contact_ids)), BULK_CHUNK):
+        rows = Contact.objects.filter(id__in=chunk, assignment__isnull=False)
+        affected.update(rows.values_list("assignment__texter_id", "campaign_id").distinct())
+        done += rows.update(assignment=None, updated_at=now)
+    for texter_id, campaign_id in affected:
+        publish_on_commit(texter_group(texter_id), "assignments_changed", campaign_id=campaign_id)
+        publish_on_commit(campaign_group(campaign_id), "campaign_changed", campaign_id=campaign_id)
+    return done
+
+
+def contacts_close_many(*, contact_ids: Sequence[int]) -> int:
+    done = 0
+    now = timezone.now()
+    for chunk in _chunked(sorted(set(contact_ids)), BULK_CHUNK):
+        done += Contact.objects.filter(id__in=chunk).update(status=ContactStatus.CLOSED, updated_at=now)
+    return done
+
+
+# --- Campaign editor: the script tree, canned responses, copy ------------------------------------
+
+OPT_OUT_WORDS = ("stop", "opt out", "opt-out", "optout", "unsubscribe")
+
+
+def first_message_warnings(*, script: str, organization_name: str) -> list[str]:
+    """What carriers and recipients expect of a first message that this one lacks."""
+    text = script.lower()
+    warnings = []
+    if script.strip() and not any(word in text for word in OPT_OUT_WORDS):
+        warnings.append("The first message says nothing about opting out: add something like “Reply STOP to opt out”.")
+    if script.strip() and organization_name and organization_name.lower() not in text:
+        warnings.append(
+            f"The first message doesn't name your organization (“{organization_name}”): say who is texting."
+        )
+    return warnings
+
+
+def _tree_nodes(node: Mapping[str, Any], depth: int = 0) -> Iterator[tuple[Mapping[str, Any], int]]:
+    yield node, depth
+    for child in node.get("children") or []:
+        if not isinstance(child, Mapping):
+            raise ApplicationError("The script could not be read: reload the page and try again.")
+        yield from _tree_nodes(child, depth + 1)
+
+
+@transaction.atomic
+def script_tree_save(*, campaign: Campaign, tree: Mapping[str, Any]) -> InteractionStep:
+    """Replace the campaign's script with `tree`, nested to any depth.
+
+    `tree` is the root: {"id", "script", "question", "children": [{"id", "answer", "script",
+    "question", "children": [...]}, ...]}. Steps keep their ids when the tree names them, so the
+    survey answers recorded against them stay; steps left out of the tree are deleted. A step id
+    from another campaign is ignored (treated as new).
+    """
+    if not isinstance(tree, Mapping):
+        raise ApplicationError("The script could not be read: reload the page and try again.")
+    for node, depth in _tree_nodes(tree):
+        if depth and not str(node.get("answer") or "").strip():
+            raise ApplicationError("Every answer needs a label, like “Yes”: fill in or remove the empty ones.")
+        if len(str(node.get("answer") or "")) > 200 or len(str(node.get("question") or "")) > 500:
+            raise ApplicationError("An answer label is at most 200 characters and a question at most 500.")
+    existing = {step.pk: step for step in InteractionStep.objects.select_for_update().filter(campaign=campaign)}
+    kept: set[int] = set()
+
+    def save(node: Mapping[str, Any], parent: InteractionStep | None, position: int) -> InteractionStep:
+        raw_id = node.get("id")
+        step = existing.get(raw_id) if isinstance(raw_id, int) and raw_id not in kept else None
+        if step is not None and (step.parent_id is None) != (parent is None):
+            step = None  # the root stays the root: a tampered tree can't swap it with an answer
+        if parent is None:
+            step = step or next((s for s in existing.values() if s.parent_id is None), None)
+        step = step or InteractionStep(campaign=campaign)
+        step.parent = parent
+        step.answer_option = "" if parent is None else str(node.get("answer") or "").strip()
+        step.script = str(node.get("script") or "")
+        step.question = str(node.get("question") or "").strip()
+        step.position = position
+        step.save()
+        kept.add(step.pk)
+        for index, child in enumerate(node.get("children") or []):
+            save(child, step, index)
+        return step
+
+    root = save(tree, None, 0)
+    InteractionStep.objects.filter(campaign=campaign).exclude(pk__in=kept).delete()
+    return root
+
+
+def canned_responses_import(*, campaign: Campaign, rows: Iterable[Sequence[str]]) -> int:
+    """Add canned responses from CSV rows of Title,Text (a header row naming them is skipped)."""
+    added = []
+    position = campaign.canned_responses.count()
+    for number, row in enumerate(rows, start=1):
+        cells = [cell.strip() for cell in row]
+        if not any(cells):
+            continue
+        if number == 1 and [cell.lower() for cell in cells[:2]] == ["title", "text"]:
+            continue
+        if len(cells) < 2 or not cells[0] or not cells[1]:
+            raise ApplicationError(
+                f"Row {number} needs a title and a text (two columns: Title,Text). Nothing was imported."
+            )
+        added.append(CannedResponse(campaign=campaign, title=cells[0][:200], text=cells[1], position=position))
+        position += 1
+    if not added:
+        raise ApplicationError("The file has no canned responses: it needs two columns, Title and Text.")
+    CannedResponse.objects.bulk_create(added)
+    return len(added)
+
+
+COPIED_FIELDS = (
     "description",
     "due_by",
     "intro_html",
@@ -510,7 +700,7 @@ def campaign_copy(*, campaign: Campaign, title: str | None = None, acting_user: 
     copy = Campaign.objects.create(
         organization_id=campaign.organization_id,
         title=(title or f"Copy of {campaign.title}")[:200],
-        **{name: getattr(campaign, name) for name in _COPIED_FIELDS},
+        **{name: getattr(campaign, name) for name in COPIED_FIELDS},
     )
     steps = list(InteractionStep.objects.filter(campaign=campaign).order_by("id"))
     new_ids: dict[int, int] = {}
@@ -540,23 +730,95 @@ def campaign_copy(*, campaign: Campaign, title: str | None = None, acting_user: 
     return copy
 
 
-@transaction.atomic
-def contacts_reassign(*, campaign: Campaign, contact_ids: Iterable[int], texter: User) -> int:
-    """Move these contacts of the campaign (conversations included) to `texter`; returns how many.
+# --- Contacts from a previous campaign ----------------------------------------------------------
 
-    Ids of other campaigns' contacts are ignored. The previous texters' pages and the new one's
-    are told on commit."""
-    if campaign.is_archived:
-        raise ApplicationError("This campaign is archived: unarchive it before reassigning contacts.")
-    assignment, _ = Assignment.objects.get_or_create(campaign=campaign, texter=texter)
-    contacts = Contact.objects.filter(campaign=campaign, id__in=list(contact_ids)).exclude(assignment=assignment)
-    taken_from: dict[int, list[int]] = {}
-    for contact_id, texter_id in contacts.exclude(assignment__isnull=True).values_list("id", "assignment__texter_id"):
-        taken_from.setdefault(texter_id, []).append(contact_id)
-    moved = contacts.update(assignment=assignment, updated_at=timezone.now())
-    if moved:
-        for texter_id, ids in taken_from.items():
-            publish_contacts_reassigned(texter_id=texter_id, campaign_id=campaign.pk, contact_ids=ids)
-            publish_on_commit(texter_group(texter_id), "assignments_changed", campaign_id=campaign.pk)
-        publish_on_commit(texter_group(texter.pk), "assignments_changed", campaign_id=campaign.pk)
-    return moved
+
+def contacts_copy_from_campaign(
+    *,
+    campaign: Campaign,
+    source: Campaign,
+    answer: str = "",
+    status: str = "",
+    tag_id: int | None = None,
+) -> int:
+    """Add the contacts of `source` (same organization) matching the filters to `campaign`:
+    everyone, or those who answered `answer` to any question, hold `status` or carry the tag.
+
+    Opted-out cells and cells already in `campaign` are left out. Only before the campaign starts,
+    like an upload. Returns how many were added; streamed in chunks, never read whole.
+    """
+    if campaign.is_started:
+        raise ApplicationError("This campaign has started: its contacts can no longer change.")
+    if source.organization_id != campaign.organization_id or source.pk == campaign.pk:
+        raise ApplicationError("Choose another campaign of the same organization.")
+    contacts = Contact.objects.filter(campaign=source, is_opted_out=False)
+    if answer.strip():
+        contacts = contacts.filter(
+            id__in=QuestionResponse.objects.filter(
+                interaction_step__campaign=source, value__iexact=answer.strip()
+            ).values("contact_id")
+        )
+    if status:
+        contacts = contacts.filter(status=status)
+    if tag_id is not None:
+        contacts = contacts.filter(id__in=ContactTag.objects.filter(tag_id=tag_id).values("contact_id"))
+    opted_out = OptOut.objects.filter(organization_id=campaign.organization_id).values("cell")
+    contacts = contacts.exclude(cell__in=opted_out).order_by("id")
+    batch: list[Contact] = []
+    fields = ("first_name", "last_name", "cell", "zip", "external_id", "custom_fields", "timezone")
+    with transaction.atomic():
+        before = Contact.objects.filter(campaign=campaign).count()
+        for row in contacts.values(*fields).iterator(chunk_size=BULK_CHUNK):
+            batch.append(Contact(campaign=campaign, **row))
+            if len(batch) >= BULK_CHUNK:
+                # A cell already in the campaign is skipped by its unique constraint.
+                Contact.objects.bulk_create(batch, ignore_conflicts=True)
+                batch = []
+        if batch:
+            Contact.objects.bulk_create(batch, ignore_conflicts=True)
+        return Contact.objects.filter(campaign=campaign).count() - before
+
+
+# --- Bulk script find and replace -----------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class ScriptChange:
+    campaign: Campaign
+    kind: str  # "script step" or "canned response"
+    label: str
+    before: str
+    after: str
+
+
+def _script_texts(*, organization_id: int, include_archived: bool) -> tuple[QuerySet[Campaign], Any, Any]:
+    campaigns = Campaign.objects.filter(organization_id=organization_id)
+    if not include_archived:
+        campaigns = campaigns.filter(is_archived=False)
+    steps = InteractionStep.objects.filter(campaign__in=campaigns).select_related("campaign").order_by("campaign", "id")
+    canned = CannedResponse.objects.filter(campaign__in=campaigns, user__isnull=True).select_related("campaign")
+    return campaigns, steps, canned.order_by("campaign", "id")
+
+
+def script_find_replace(
+    *, organization_id: int, find: str, replace: str, include_archived: bool = False, apply: bool = False
+) -> list[ScriptChange]:
+    """Every script and canned response of the organization's campaigns containing `find` (exact,
+    case-sensitive), with the text it would become; `apply=True` also saves them."""
+    if not find:
+        raise ApplicationError("Type the text to find.")
+    _, steps, canned = _script_texts(organization_id=organization_id, include_archived=include_archived)
+    changes: list[ScriptChange] = []
+    with transaction.atomic():
+        for step in steps.filter(script__contains=find):
+            after = step.script.replace(find, replace)
+            label = "First message" if step.parent_id is None else f"Answer “{step.answer_option}”"
+            changes.append(ScriptChange(step.campaign, "script", label, step.script, after))
+            if apply:
+                InteractionStep.objects.filter(pk=step.pk).update(script=after)
+        for response in canned.filter(text__contains=find):
+            after = response.text.replace(find, replace)
+            changes.append(ScriptChange(response.campaign, "canned response", response.title, response.text, after))
+            if apply:
+                CannedResponse.objects.filter(pk=response.pk).update(text=after)
+    return changes

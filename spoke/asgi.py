@@ -1,4 +1,5 @@
-"""ASGI entry point: HTTP through Django, websockets through Channels (session-authenticated)."""
+"""ASGI entry point: HTTP through Django, websockets through Channels (session-authenticated):
+the texter page's `/ws/texter/` and the back office's `/ws/campaign/<id>/`."""
 
 from __future__ import annotations
 
@@ -13,11 +14,14 @@ from channels.auth import AuthMiddlewareStack  # noqa: E402
 from channels.routing import ProtocolTypeRouter, URLRouter  # noqa: E402
 from channels.security.websocket import AllowedHostsOriginValidator  # noqa: E402
 
-from texting.routing import websocket_urlpatterns  # noqa: E402
+from campaigns.routing import websocket_urlpatterns as campaign_websockets  # noqa: E402
+from texting.routing import websocket_urlpatterns as texter_websockets  # noqa: E402
 
 application = ProtocolTypeRouter(
     {
         "http": django_asgi_app,
-        "websocket": AllowedHostsOriginValidator(AuthMiddlewareStack(URLRouter(websocket_urlpatterns))),
+        "websocket": AllowedHostsOriginValidator(
+            AuthMiddlewareStack(URLRouter([*texter_websockets, *campaign_websockets]))
+        ),
     }
 )

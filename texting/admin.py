@@ -11,8 +11,8 @@ from typing import Any
 
 from django.contrib import admin, messages
 from django.contrib.admin import SimpleListFilter
-from django.db.models import Count, OuterRef, Q, QuerySet
-from django.http import HttpRequest, HttpResponse
+from django.db.models import OuterRef, Q, QuerySet
+from django.http import FileResponse, Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect
 from django.template.loader import render_to_string
 from django.urls import path
@@ -25,6 +25,7 @@ from accounts.admin_scoping import (
     CappedCountPaginator,
     OrganizationScopedAdmin,
     ReadOnlyScopedAdmin,
+    acting_user,
     organizer_scope,
     scoped_related_filter,
 )
@@ -35,8 +36,18 @@ from campaigns.models import Campaign, Contact, ContactTag, OptOut, QuestionResp
 from campaigns.services import contact_close
 from core.errors import ApplicationError
 from core.queries import count_subquery
+from texting.admin_review import (
+    ContactErrorFilter,
+    MessageTextFilter,
+    ResponseWindowFilter,
+    ReviewActionsMixin,
+    TagFilter,
+)
+from texting.admin_stats import message_overview, messages_per_hour, needs_response_overdue, texter_table
 from texting.errors import CATALOG, describe
-from texting.models import Direction, Message, MessageStatus
+from texting.exports import export_start
+from texting.models import Direction, ExportJob, Message, MessageStatus
+from texting.review import review_message_send
 from texting.services import conversation_reopen
 
 DELIVERED_OR_SENT = (MessageStatus.SENT, MessageStatus.DELIVERED)
@@ -68,36 +79,53 @@ class CampaignAdmin(CampaignSettingsAdmin):
 
     def results_context(self, campaign: Campaign) -> dict[str, Any]:
         context = super().results_context(campaign)
-        by_status: dict[tuple[str, str], int] = {
-            (row["direction"], row["status"]): row["n"]
-            for row in Message.objects.filter(campaign=campaign)
-            .order_by()
-            .values("direction", "status")
-            .annotate(n=Count("id"))
-        }
-
-        def outbound(*statuses: str) -> int:
-            return sum(by_status.get((Direction.OUTBOUND, status), 0) for status in statuses)
-
-        errors = (
-            Message.objects.filter(campaign=campaign, error_code__isnull=False)
-            .order_by()
-            .values("error_code")
-            .annotate(n=Count("id"))
-            .order_by("-n")
-        )
-        context["message_stats"] = {
-            "counts": [
-                ("sent", outbound(MessageStatus.SENT, MessageStatus.DELIVERED)),
-                ("delivered", outbound(MessageStatus.DELIVERED)),
-                ("waiting to send", outbound(MessageStatus.QUEUED, MessageStatus.SENDING)),
-                ("failed or undelivered", outbound(MessageStatus.FAILED, MessageStatus.UNDELIVERED)),
-                ("to check (may have been sent)", outbound(MessageStatus.REVIEW)),
-                ("replies received", by_status.get((Direction.INBOUND, MessageStatus.RECEIVED), 0)),
-            ],
-            "errors": [(row["error_code"], _error_description(row["error_code"]), row["n"]) for row in errors],
-        }
+        context["message_stats"] = message_overview(campaign=campaign)
+        context["hourly"] = messages_per_hour(campaign=campaign)
+        context["texter_rows"] = texter_table(campaign=campaign)
+        context["overdue"] = needs_response_overdue(campaign=campaign)
+        context["exports"] = list(ExportJob.objects.filter(campaign=campaign).select_related("created_by")[:5])
         return context
+
+    # --- exports
+
+    def get_urls(self) -> list[Any]:
+        info = f"{self.opts.app_label}_{self.opts.model_name}"
+        return [
+            path("<int:object_id>/export/", self.admin_site.admin_view(self.export_view), name=f"{info}_export"),
+            path(
+                "<int:object_id>/exports/<int:export_id>/<str:kind>.csv",
+                self.admin_site.admin_view(self.export_download_view),
+                name=f"{info}_export_download",
+            ),
+            *super().get_urls(),
+        ]
+
+    def export_view(self, request: HttpRequest, object_id: int) -> HttpResponse:
+        return require_POST(self._export)(request, object_id)
+
+    def _export(self, request: HttpRequest, object_id: int) -> HttpResponse:
+        campaign = self._campaign(request, object_id, Role.SUPERVOLUNTEER)
+        try:
+            export_start(campaign=campaign, acting_user=acting_user(request))
+        except ApplicationError as error:
+            messages.error(request, error.message)
+        else:
+            self.log_change(request, campaign, "Exported")
+            messages.success(request, "The export has started: the download links appear below when it's done.")
+        return redirect(self.admin_url("results", campaign.pk) + "#exports")
+
+    def export_download_view(self, request: HttpRequest, object_id: int, export_id: int, kind: str) -> FileResponse:
+        campaign = self._campaign(request, object_id, Role.SUPERVOLUNTEER)
+        job = ExportJob.objects.filter(pk=export_id, campaign=campaign).first()
+        file = None if job is None else {"contacts": job.contacts_file, "messages": job.messages_file}.get(kind)
+        if not file:
+            raise Http404("This export has no such file (yet).")
+        return FileResponse(
+            file.open("rb"),
+            as_attachment=True,
+            filename=f"campaign-{campaign.pk}-{kind}-export-{job.pk}.csv",  # type: ignore[union-attr]
+            content_type="text/csv",
+        )
 
 
 def _error_description(code: int | None) -> str:
@@ -127,18 +155,23 @@ class OptedOutFilter(SimpleListFilter):
 
 
 @admin.register(Contact)
-class ContactAdmin(OrganizationScopedAdmin):
-    """Conversations: contacts are immutable here; organizers close and reopen them."""
+class ContactAdmin(ReviewActionsMixin, OrganizationScopedAdmin):
+    """Conversations (message review): contacts are immutable here; organizers read the thread,
+    answer, close, reopen, reassign and un-assign them."""
 
     organization_lookup = "campaign__organization"
     edit_role = None
     list_display = ("name_and_cell", "campaign", "texter", "state", "updated")
     list_display_links = ("name_and_cell",)
     list_filter = (
+        MessageTextFilter,
         ("campaign", scoped_related_filter(campaigns_viewable)),
         "status",
+        ResponseWindowFilter,
         OptedOutFilter,
         ("assignment__texter", scoped_related_filter(_people_viewable, title="texter")),
+        TagFilter,
+        ContactErrorFilter,
     )
     list_select_related = ("campaign", "assignment__texter")
     search_fields = ("^first_name", "^last_name", "=cell")
@@ -148,10 +181,10 @@ class ContactAdmin(OrganizationScopedAdmin):
     show_full_result_count = False
     show_facets = admin.ShowFacets.NEVER  # per-choice counts over millions of rows
     paginator = CappedCountPaginator
-    actions = ("close_selected", "reopen_selected")
+    actions = ("reassign_selected", "unassign_selected", "close_selected", "reopen_selected")
     fieldsets = (
-        (None, {"fields": ("name", "cell", "campaign", "texter", "status", "opt_out_state", "error")}),
         ("Conversation", {"fields": ("conversation",)}),
+        (None, {"fields": ("name", "cell", "campaign", "texter", "status", "opt_out_state", "error")}),
         ("Survey answers and tags", {"fields": ("survey_answers", "tag_list")}),
         ("From the contact list", {"fields": ("zip", "external_id", "timezone", "custom_field_list", "updated_at")}),
     )
@@ -256,10 +289,7 @@ class ContactAdmin(OrganizationScopedAdmin):
 
     @admin.action(description="Close the selected conversations", permissions=["status"])
     def close_selected(self, request: HttpRequest, queryset: QuerySet[Contact]) -> None:
-        contacts = list(self.restrict_to(request, queryset, Role.SUPERVOLUNTEER))
-        for contact in contacts:
-            contact_close(contact=contact)
-        messages.success(request, f"Closed {len(contacts)} conversation{'' if len(contacts) == 1 else 's'}.")
+        self._close_many(request, self._review_ids(request, queryset))
 
     @admin.action(description="Reopen the selected conversations", permissions=["status"])
     def reopen_selected(self, request: HttpRequest, queryset: QuerySet[Contact]) -> None:
@@ -277,8 +307,10 @@ class ContactAdmin(OrganizationScopedAdmin):
 
     def get_urls(self) -> list[Any]:
         name = f"{self.opts.app_label}_{self.opts.model_name}_status"
+        send_name = f"{self.opts.app_label}_{self.opts.model_name}_send"
         return [
             path("<int:object_id>/status/", self.admin_site.admin_view(self.status_view), name=name),
+            path("<int:object_id>/send/", self.admin_site.admin_view(self.send_view), name=send_name),
             *super().get_urls(),
         ]
 
@@ -300,8 +332,27 @@ class ContactAdmin(OrganizationScopedAdmin):
         self.log_change(request, contact, f"Status set to {contact.status}")
         return redirect(self.admin_url("change", contact.pk))
 
+    def send_view(self, request: HttpRequest, object_id: int) -> HttpResponse:
+        return require_POST(self._send)(request, object_id)
+
+    def _send(self, request: HttpRequest, object_id: int) -> HttpResponse:
+        contact = self.get_object(request, str(object_id))
+        self.require(request, Role.SUPERVOLUNTEER, contact)
+        try:
+            review_message_send(
+                acting_user=acting_user(request), contact_id=contact.pk, body=request.POST.get("body", "")
+            )
+        except ApplicationError as error:
+            messages.error(request, error.message)
+        else:
+            self.log_change(request, contact, "Sent a message from review")
+            messages.success(request, "Your message is on its way.")
+        return redirect(self.admin_url("change", contact.pk))
+
     def change_form_context(self, request: HttpRequest, obj: Any) -> dict[str, Any]:
-        return {"status_url": self.admin_url("status", obj.pk)} if self.has_status_permission(request, obj) else {}
+        if not self.has_status_permission(request, obj):
+            return {}
+        return {"status_url": self.admin_url("status", obj.pk), "send_url": self.admin_url("send", obj.pk)}
 
 
 # --- Messages ---------------------------------------------------------------------------------
@@ -310,6 +361,7 @@ class ContactAdmin(OrganizationScopedAdmin):
 class ErrorCodeFilter(SimpleListFilter):
     title = "error"
     parameter_name = "error"
+    template = "admin/texting/collapsed_filter.html"
 
     def lookups(self, request: HttpRequest, model_admin: Any) -> list[tuple[str, str]]:
         return [("any", "Any error")] + [(str(code), f"{code}: {info.description}") for code, info in CATALOG.items()]

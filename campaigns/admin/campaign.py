@@ -10,17 +10,29 @@ from __future__ import annotations
 
 from typing import Any
 
+import nh3
 from django import forms
 from django.conf import settings
 from django.contrib import admin, messages
 from django.contrib.admin import SimpleListFilter
+from django.core.exceptions import PermissionDenied
 from django.db import models
 from django.db.models import OuterRef, QuerySet
-from django.http import HttpRequest
-from django.urls import NoReverseMatch, reverse
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import redirect
+from django.template.response import TemplateResponse
+from django.urls import NoReverseMatch, path, reverse
 from django.utils.html import format_html
 
-from accounts.admin_scoping import ScopedInline, hour_field, organizer_scope, scoped_related_filter, timezone_field
+from accounts.admin_scoping import (
+    ScopedInline,
+    acting_user,
+    hour_field,
+    organizer_scope,
+    scoped_related_filter,
+    timezone_field,
+)
+from accounts.models import Organization, Role
 from campaigns.admin.lookups import organizations_viewable
 from campaigns.admin.pages import CampaignPagesAdmin
 from campaigns.models import Campaign, CannedResponse, Contact, ContactStatus, InteractionStep
@@ -31,7 +43,16 @@ from campaigns.selectors import (
     interaction_step_root,
     interaction_steps_in_tree_order,
 )
-from campaigns.services import campaign_archive, campaign_start_problems, script_set_first_message
+from campaigns.services import (
+    ScriptChange,
+    campaign_archive,
+    campaign_copy,
+    campaign_start_problems,
+    first_message_warnings,
+    script_find_replace,
+    script_set_first_message,
+)
+from core.errors import ApplicationError
 from core.queries import count_subquery
 
 
@@ -50,6 +71,17 @@ def _join_url(campaign: Campaign) -> str | None:
 
 
 # --- Forms, inlines and filters ---------------------------------------------------------------
+
+
+class FieldListField(forms.CharField):
+    """A list of custom field names typed as "zip, precinct"; empty means None (every field)."""
+
+    def prepare_value(self, value: Any) -> Any:
+        return ", ".join(value) if isinstance(value, list) else (value or "")
+
+    def to_python(self, value: Any) -> list[str] | None:  # type: ignore[override]
+        names = [name.strip() for name in str(super().to_python(value) or "").split(",")]
+        return [name for name in dict.fromkeys(names) if name] or None
 
 
 class CampaignForm(forms.ModelForm):  # type: ignore[type-arg]
@@ -78,6 +110,12 @@ class CampaignForm(forms.ModelForm):  # type: ignore[type-arg]
         model_field=Campaign._meta.get_field("texting_hours_end"), label="Texting ends", end=True
     )
     timezone = timezone_field(model_field=Campaign._meta.get_field("timezone"), label="Timezone")
+    texter_visible_fields = FieldListField(
+        required=False,
+        label="Fields texters see",
+        help_text="Custom fields shown in the texter's contact panel, separated by commas, like "
+        "“zip, precinct”. Empty: every custom field of the uploaded list.",
+    )
 
     class Meta:
         model = Campaign
@@ -90,6 +128,7 @@ class CampaignForm(forms.ModelForm):  # type: ignore[type-arg]
             "logo_image_url",
             "primary_color",
             "texters_can_edit_first_message",
+            "texter_visible_fields",
             "override_org_texting_hours",
             "texting_hours_enforced",
             "texting_hours_start",
@@ -115,6 +154,10 @@ class CampaignForm(forms.ModelForm):  # type: ignore[type-arg]
             if root is not None:
                 self.fields["first_message"].initial = root.script
                 self.fields["first_question"].initial = root.question
+
+    def clean_intro_html(self) -> str:
+        # Texters' pages show it as HTML: keep formatting and links, drop scripts and handlers.
+        return nh3.clean(self.cleaned_data.get("intro_html") or "", link_rel="noopener noreferrer nofollow")
 
     def clean(self) -> dict[str, Any]:
         super().clean()
@@ -209,6 +252,22 @@ class CannedResponseInline(ScopedInline):
         return super().get_queryset(request).filter(user__isnull=True)
 
 
+class FindReplaceForm(forms.Form):
+    organization = forms.ModelChoiceField(queryset=Organization.objects.none())
+    find = forms.CharField(max_length=500, strip=False, help_text="Exact text, capitals included.")
+    replace = forms.CharField(max_length=500, required=False, strip=False, label="Replace with")
+    include_archived = forms.BooleanField(required=False, label="Archived campaigns too")
+
+    def __init__(self, *args: Any, request: HttpRequest, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        field = self.fields["organization"]
+        assert isinstance(field, forms.ModelChoiceField)
+        field.queryset = organizer_scope(request).organizations(Role.ADMIN)
+        ids = list(field.queryset.values_list("id", flat=True)[:2])
+        if len(ids) == 1:
+            field.initial = ids[0]
+
+
 class CampaignStatusFilter(SimpleListFilter):
     title = "status"
     parameter_name = "state"
@@ -242,12 +301,12 @@ class CampaignAdmin(CampaignPagesAdmin):
 
     form = CampaignForm
     inlines = (InteractionStepInline, CannedResponseInline)
-    list_display: tuple[str, ...] = ("title", "organization", "status", "due_by", "contacts_count")
+    list_display: tuple[str, ...] = ("title", "organization", "status", "due_by", "contacts_count", "needs_response")
     list_display_links = ("title",)
     list_filter = (CampaignStatusFilter, ("organization", scoped_related_filter(organizations_viewable)))
     list_select_related = ("organization",)
-    search_fields = ("title",)
-    actions = ("archive_selected", "unarchive_selected")
+    search_fields = ("title", "description")
+    actions = ("archive_selected", "unarchive_selected", "copy_selected")
     readonly_fields = ("join_link", "progress", "is_started", "started_at", "is_archived")
     save_on_top = True
 
@@ -255,7 +314,15 @@ class CampaignAdmin(CampaignPagesAdmin):
 
     def get_queryset(self, request: HttpRequest) -> QuerySet[Campaign]:
         contacts = Contact.objects.filter(campaign=OuterRef("pk"))
-        return super().get_queryset(request).annotate(contacts_total=count_subquery(contacts, group_by="campaign"))
+        waiting = Contact.objects.filter(campaign=OuterRef("pk")).needs_response()
+        return (
+            super()
+            .get_queryset(request)
+            .annotate(
+                contacts_total=count_subquery(contacts, group_by="campaign"),
+                needs_response_total=count_subquery(waiting, group_by="campaign"),
+            )
+        )
 
     @admin.display(description="status", ordering="is_started")
     def status(self, obj: Campaign) -> str:
@@ -271,6 +338,19 @@ class CampaignAdmin(CampaignPagesAdmin):
     def contacts_count(self, obj: Campaign) -> int:
         return getattr(obj, "contacts_total", 0)
 
+    @admin.display(description="needs response")
+    def needs_response(self, obj: Campaign) -> str:
+        count = getattr(obj, "needs_response_total", 0)
+        if not count:
+            return "0"
+        try:
+            review = reverse("admin:campaigns_contact_changelist")
+        except NoReverseMatch:
+            return str(count)
+        return format_html(
+            '<a href="{}?campaign__id__exact={}&amp;status__exact=needs_response">{}</a>', review, obj.pk, count
+        )
+
     @admin.action(description="Archive the selected campaigns", permissions=["change"])
     def archive_selected(self, request: HttpRequest, queryset: QuerySet[Campaign]) -> None:
         self._archive_many(request, queryset, archived=True)
@@ -278,6 +358,15 @@ class CampaignAdmin(CampaignPagesAdmin):
     @admin.action(description="Unarchive the selected campaigns", permissions=["change"])
     def unarchive_selected(self, request: HttpRequest, queryset: QuerySet[Campaign]) -> None:
         self._archive_many(request, queryset, archived=False)
+
+    @admin.action(description="Copy the selected campaigns (script, canned responses, settings)", permissions=["add"])
+    def copy_selected(self, request: HttpRequest, queryset: QuerySet[Campaign]) -> None:
+        copies = []
+        for campaign in self.restrict_to(request, queryset, self.edit_role):
+            copy = campaign_copy(campaign=campaign, acting_user=acting_user(request))
+            self.log_addition(request, copy, f"Copied from campaign {campaign.pk}")
+            copies.append(copy.title)
+        messages.success(request, f"Made {len(copies)} cop{'y' if len(copies) == 1 else 'ies'}: {', '.join(copies)}.")
 
     def _archive_many(self, request: HttpRequest, queryset: QuerySet[Campaign], *, archived: bool) -> None:
         done = 0
@@ -287,6 +376,55 @@ class CampaignAdmin(CampaignPagesAdmin):
             done += 1
         verb = "Archived" if archived else "Unarchived"
         messages.success(request, f"{verb} {done} campaign{'' if done == 1 else 's'}.")
+
+    # --- bulk find and replace across campaigns
+
+    def get_urls(self) -> list[Any]:
+        name = f"{self.opts.app_label}_{self.opts.model_name}_find_replace"
+        return [
+            path("find-replace/", self.admin_site.admin_view(self.find_replace_view), name=name),
+            *super().get_urls(),
+        ]
+
+    def changelist_view(self, request: HttpRequest, extra_context: dict[str, Any] | None = None) -> Any:
+        extra = {"find_replace_url": self.admin_url("find_replace")} if self.has_add_permission(request) else {}
+        return super().changelist_view(request, {**(extra_context or {}), **extra})
+
+    def find_replace_view(self, request: HttpRequest) -> HttpResponse:
+        if not self.has_add_permission(request):
+            raise PermissionDenied
+        form = FindReplaceForm(request.POST or None, request=request)
+        changes: list[ScriptChange] | None = None
+        if request.method == "POST" and form.is_valid():
+            data = form.cleaned_data
+            apply = "apply" in request.POST
+            try:
+                changes = script_find_replace(
+                    organization_id=data["organization"].pk,
+                    find=data["find"],
+                    replace=data["replace"],
+                    include_archived=data["include_archived"],
+                    apply=apply,
+                )
+            except ApplicationError as error:
+                messages.error(request, error.message)
+            else:
+                if apply:
+                    for campaign in {change.campaign for change in changes}:
+                        self.log_change(request, campaign, f"Replaced “{data['find']}” with “{data['replace']}”")
+                    messages.success(request, f"Replaced the text in {len(changes)} scripts and canned responses.")
+                    return redirect(self.admin_url("changelist"))
+        return TemplateResponse(
+            request,
+            "admin/campaigns/campaign/find_replace.html",
+            {
+                **self.admin_site.each_context(request),
+                "opts": self.opts,
+                "title": "Find and replace in scripts",
+                "form": form,
+                "changes": changes,
+            },
+        )
 
     # --- change form
 
@@ -308,6 +446,7 @@ class CampaignAdmin(CampaignPagesAdmin):
                         "intro_html",
                         ("logo_image_url", "primary_color"),
                         "texters_can_edit_first_message",
+                        "texter_visible_fields",
                     )
                 },
             ),
@@ -400,6 +539,10 @@ class CampaignAdmin(CampaignPagesAdmin):
                 script=form.cleaned_data.get("first_message", ""),
                 question=form.cleaned_data.get("first_question", ""),
             )
+            for warning in first_message_warnings(
+                script=form.cleaned_data.get("first_message", ""), organization_name=obj.organization.name
+            ):
+                messages.warning(request, warning)
             known = {*TOP_LEVEL_FIELDS, *campaign_custom_field_keys(campaign=obj)}
             unknown = unknown_fields(form.cleaned_data.get("first_message", ""), known)
             if unknown:

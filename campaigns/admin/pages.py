@@ -7,13 +7,16 @@ the list and the change form, and texting's admin adds message counts to the res
 
 from __future__ import annotations
 
+import csv
+import io
+import json
 from typing import Any
 
 from django import forms
 from django.conf import settings
 from django.contrib import messages
 from django.db import transaction
-from django.http import FileResponse, Http404, HttpRequest, HttpResponse, HttpResponseRedirect
+from django.http import FileResponse, Http404, HttpRequest, HttpResponse, HttpResponseRedirect, JsonResponse
 from django.shortcuts import redirect
 from django.template.response import TemplateResponse
 from django.urls import NoReverseMatch, path, reverse
@@ -22,28 +25,68 @@ from django.views.decorators.http import require_POST
 
 from accounts.admin_scoping import OrganizationScopedAdmin, acting_user, organizer_scope
 from accounts.models import Role, User
+from campaigns import jobs as campaign_jobs
 from campaigns.importing import FIELD_ALIASES, contacts_import_start
-from campaigns.models import Assignment, Campaign, ContactStatus, ImportJob, JobStatus
+from campaigns.models import Assignment, Campaign, ContactStatus, ImportJob, JobStatus, Tag
+from campaigns.scripts import TOP_LEVEL_FIELDS
 from campaigns.selectors import (
     TexterRow,
+    campaign_custom_field_keys,
     contact_count_unassigned,
     contact_counts_for_campaign,
+    script_tree,
     survey_results_for_campaign,
     texter_list_for_campaign,
 )
 from campaigns.services import (
+    OPT_OUT_WORDS,
     assignment_unassign,
     campaign_archive,
+    campaign_copy,
     campaign_start,
+    canned_responses_import,
     contacts_assign,
+    contacts_copy_from_campaign,
     contacts_split_evenly,
+    first_message_warnings,
+    script_tree_save,
 )
 from core.errors import ApplicationError
+from core.jobs import enqueue
+
+# Above this many contacts, the texters page assigns in a background job.
+ASSIGN_JOB_THRESHOLD = 10_000
 
 
 class ContactUploadForm(forms.Form):
     file = forms.FileField(
         label="Contact list (CSV)", widget=forms.ClearableFileInput(attrs={"accept": ".csv,text/csv"})
+    )
+
+
+class ContactsFromCampaignForm(forms.Form):
+    source = forms.ModelChoiceField(queryset=Campaign.objects.none(), label="From campaign")
+    answer = forms.CharField(
+        required=False, max_length=200, label="Who answered", help_text="Like “Yes”, to any question. Empty: anyone."
+    )
+    status = forms.ChoiceField(
+        required=False, choices=[("", "Any status"), *ContactStatus.choices], label="With the status"
+    )
+    tag = forms.ModelChoiceField(queryset=Tag.objects.none(), required=False, label="With the tag")
+
+    def __init__(self, *args: Any, campaign: Campaign, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        source = self.fields["source"]
+        tag = self.fields["tag"]
+        assert isinstance(source, forms.ModelChoiceField) and isinstance(tag, forms.ModelChoiceField)
+        source.queryset = Campaign.objects.filter(organization_id=campaign.organization_id).exclude(pk=campaign.pk)
+        tag.queryset = Tag.objects.filter(organization_id=campaign.organization_id)
+
+
+class CannedImportForm(forms.Form):
+    file = forms.FileField(
+        label="Canned responses (CSV with Title,Text columns)",
+        widget=forms.ClearableFileInput(attrs={"accept": ".csv,text/csv"}),
     )
 
 
@@ -87,7 +130,12 @@ class CampaignPagesAdmin(OrganizationScopedAdmin):
         return [
             view(self.upload_contacts_view, "upload", "<int:object_id>/upload/"),
             view(self.rejected_rows_view, "rejected_rows", "<int:object_id>/imports/<int:import_id>/rejected.csv"),
+            view(self.import_status_view, "import_status", "<int:object_id>/imports/<int:import_id>/status.json"),
             view(self.assign_texters_view, "assign", "<int:object_id>/assign/"),
+            view(self.script_view, "script", "<int:object_id>/script/"),
+            view(self.canned_import_view, "canned_import", "<int:object_id>/canned-responses/import/"),
+            view(self.copy_view, "copy", "<int:object_id>/copy/"),
+            view(self.contacts_from_campaign_view, "from_campaign", "<int:object_id>/contacts-from-campaign/"),
             view(self.start_view, "start", "<int:object_id>/start/"),
             view(self.archive_view, "archive", "<int:object_id>/archive/"),
             view(self.results_view, "results", "<int:object_id>/results/"),
@@ -98,7 +146,18 @@ class CampaignPagesAdmin(OrganizationScopedAdmin):
         info = f"admin:{self.opts.app_label}_{self.opts.model_name}"
         urls = {
             name: reverse(f"{info}_{name}", args=[campaign.pk])
-            for name in ("upload", "assign", "start", "archive", "results", "change")
+            for name in (
+                "upload",
+                "assign",
+                "start",
+                "archive",
+                "results",
+                "change",
+                "script",
+                "canned_import",
+                "copy",
+                "from_campaign",
+            )
         }
         urls["changelist"] = reverse(f"{info}_changelist")
         try:
@@ -130,6 +189,108 @@ class CampaignPagesAdmin(OrganizationScopedAdmin):
         campaign = self.get_object(request, str(object_id))
         self.require(request, role, campaign)
         return campaign
+
+    # --- script tree editor
+
+    def script_view(self, request: HttpRequest, object_id: int) -> HttpResponse:
+        campaign = self._campaign(request, object_id, self.view_role)
+        can_edit = organizer_scope(request).allows(self.edit_role, campaign.organization_id)
+        tree: Any = None
+        if request.method == "POST":
+            self.require(request, self.edit_role, campaign)
+            try:
+                tree = json.loads(request.POST.get("tree", ""))
+                script_tree_save(campaign=campaign, tree=tree)
+            except (ValueError, TypeError):
+                messages.error(request, "The script could not be read: reload the page and try again.")
+            except ApplicationError as error:
+                messages.error(request, error.message)
+            else:
+                self.log_change(request, campaign, "Edited the script")
+                messages.success(request, "The script is saved.")
+                root = tree.get("script", "") if isinstance(tree, dict) else ""
+                for warning in first_message_warnings(script=root, organization_name=campaign.organization.name):
+                    messages.warning(request, warning)
+                return HttpResponseRedirect(request.path)
+        fields = [*TOP_LEVEL_FIELDS, *campaign_custom_field_keys(campaign=campaign)]
+        return self._page(
+            request,
+            campaign,
+            "script.html",
+            "Script",
+            tree=tree if tree is not None else script_tree(campaign=campaign),
+            fields=fields,
+            custom_fields=campaign_custom_field_keys(campaign=campaign),
+            organization_name=campaign.organization.name,
+            can_edit_script=can_edit,
+            opt_out_words=list(OPT_OUT_WORDS),
+            canned_form=CannedImportForm(),
+            canned=list(campaign.canned_responses.filter(user__isnull=True)),
+        )
+
+    def canned_import_view(self, request: HttpRequest, object_id: int) -> HttpResponse:
+        return require_POST(self._canned_import)(request, object_id)
+
+    def _canned_import(self, request: HttpRequest, object_id: int) -> HttpResponse:
+        campaign = self._campaign(request, object_id, self.edit_role)
+        form = CannedImportForm(request.POST, request.FILES)
+        if not form.is_valid():
+            messages.error(request, "Choose a CSV file with two columns, Title and Text.")
+        else:
+            try:
+                text = io.TextIOWrapper(form.cleaned_data["file"], encoding="utf-8-sig", newline="")
+                added = canned_responses_import(campaign=campaign, rows=csv.reader(text))
+            except UnicodeDecodeError:
+                messages.error(request, "The file is not UTF-8 text: save it from your spreadsheet as “CSV UTF-8”.")
+            except (ApplicationError, csv.Error) as error:
+                messages.error(request, getattr(error, "message", str(error)))
+            else:
+                self.log_change(request, campaign, f"Imported {added} canned responses")
+                messages.success(request, f"Added {added} canned response{'' if added == 1 else 's'}.")
+        return redirect(self._campaign_urls(campaign)["script"] + "#canned")
+
+    def contacts_from_campaign_view(self, request: HttpRequest, object_id: int) -> HttpResponse:
+        return require_POST(self._contacts_from_campaign)(request, object_id)
+
+    def _contacts_from_campaign(self, request: HttpRequest, object_id: int) -> HttpResponse:
+        campaign = self._campaign(request, object_id, self.edit_role)
+        form = ContactsFromCampaignForm(request.POST, campaign=campaign)
+        if not form.is_valid():
+            messages.error(request, "Choose a campaign of your organization to take contacts from.")
+        else:
+            data = form.cleaned_data
+            try:
+                added = contacts_copy_from_campaign(
+                    campaign=campaign,
+                    source=data["source"],
+                    answer=data["answer"],
+                    status=data["status"],
+                    tag_id=data["tag"].pk if data["tag"] else None,
+                )
+            except ApplicationError as error:
+                messages.error(request, error.message)
+            else:
+                self.log_change(request, campaign, f"Added {added} contacts from campaign {data['source'].pk}")
+                messages.success(
+                    request,
+                    f"Added {added} contact{'' if added == 1 else 's'} from “{data['source']}” "
+                    "(opted-out numbers and numbers already here were left out).",
+                )
+        return redirect(self._campaign_urls(campaign)["upload"])
+
+    def copy_view(self, request: HttpRequest, object_id: int) -> HttpResponse:
+        return require_POST(self._copy)(request, object_id)
+
+    def _copy(self, request: HttpRequest, object_id: int) -> HttpResponse:
+        campaign = self._campaign(request, object_id, self.edit_role)
+        copy = campaign_copy(campaign=campaign, acting_user=acting_user(request))
+        self.log_addition(request, copy, f"Copied from campaign {campaign.pk}")
+        messages.success(
+            request,
+            f"“{copy}” is a copy of “{campaign}”: script, canned responses and settings. "
+            "Upload its contacts and assign texters.",
+        )
+        return redirect(self._campaign_urls(copy)["change"])
 
     def upload_contacts_view(self, request: HttpRequest, object_id: int) -> HttpResponse:
         campaign = self._campaign(request, object_id, self.edit_role)
@@ -163,6 +324,7 @@ class CampaignPagesAdmin(OrganizationScopedAdmin):
                 ("external_id", False, FIELD_ALIASES["external_id"]),
             ],
             max_megabytes=settings.CONTACT_UPLOAD_MAX_BYTES // (1024 * 1024),
+            from_campaign_form=ContactsFromCampaignForm(campaign=campaign),
         )
 
     def rejected_rows_view(self, request: HttpRequest, object_id: int, import_id: int) -> FileResponse:
@@ -176,6 +338,14 @@ class CampaignPagesAdmin(OrganizationScopedAdmin):
             filename=f"rejected-rows-campaign-{campaign.pk}-import-{job.pk}.csv",
             content_type="text/csv",
         )
+
+    def import_status_view(self, request: HttpRequest, object_id: int, import_id: int) -> JsonResponse:
+        """What the upload page's progress bar polls when its websocket is down."""
+        campaign = self._campaign(request, object_id, self.view_role)
+        job = ImportJob.objects.filter(pk=import_id, campaign=campaign).first()
+        if job is None:
+            raise Http404("There is no such import for this campaign.")
+        return JsonResponse({"import_id": job.pk, "status": job.status, "progress": job.progress})
 
     def assign_texters_view(self, request: HttpRequest, object_id: int) -> HttpResponse:
         # Supervolunteers reassign; this is their part of running a campaign.
@@ -218,6 +388,9 @@ class CampaignPagesAdmin(OrganizationScopedAdmin):
             )
         elif "split_evenly" in request.POST:
             texters = form.split_texters()
+            if texters and contact_count_unassigned(campaign=campaign) > ASSIGN_JOB_THRESHOLD:
+                self._assign_in_background(request, campaign, [], texters)
+                return
             shares = contacts_split_evenly(campaign=campaign, texters=texters)
             total = sum(shares.values())
             self.log_change(request, campaign, f"Split {total} contacts between {len(texters)} texters")
@@ -226,6 +399,9 @@ class CampaignPagesAdmin(OrganizationScopedAdmin):
             wanted = form.counts()
             if not wanted:
                 raise ApplicationError("Type how many contacts to add next to at least one texter.")
+            if sum(count for _, count in wanted) > ASSIGN_JOB_THRESHOLD:
+                self._assign_in_background(request, campaign, wanted, [])
+                return
             done = [
                 (texter, contacts_assign(campaign=campaign, texter=texter, count=count)) for texter, count in wanted
             ]
@@ -235,6 +411,20 @@ class CampaignPagesAdmin(OrganizationScopedAdmin):
             short = sum(count for _, count in wanted) - total
             note = f" {short} fewer than asked: no more unassigned contacts." if short else ""
             messages.success(request, f"Assigned {total} contacts ({summary}).{note}")
+
+    def _assign_in_background(
+        self, request: HttpRequest, campaign: Campaign, wanted: list[tuple[User, int]], split: list[User]
+    ) -> None:
+        enqueue(
+            campaign_jobs.assign_contacts,
+            campaign_id=campaign.pk,
+            wanted=[[texter.pk, count] for texter, count in wanted],
+            split_texter_ids=[texter.pk for texter in split],
+        )
+        self.log_change(request, campaign, "Queued a large assignment")
+        messages.info(
+            request, "That is a large assignment: it runs in the background. Refresh this page in a minute to see it."
+        )
 
     def start_view(self, request: HttpRequest, object_id: int) -> HttpResponse:
         return require_POST(self._start)(request, object_id)

@@ -717,3 +717,21 @@ def test_organizer_of_two_organizations_acts_only_where_their_role_allows(
     theirs.refresh_from_db()
     assert mine.is_archived and not theirs.is_archived
     assert b'name="_save"' not in client.get(url("campaign_change", theirs.pk)).content
+
+
+def test_organizer_chooses_the_fields_texters_see(client: Client, owner: User, new_campaign: Campaign) -> None:
+    client.force_login(owner)
+    data = admin_form_data(client.get(url("campaign_change", new_campaign.pk)))
+    data["texter_visible_fields"] = " precinct, zip,, precinct "
+    response = client.post(url("campaign_change", new_campaign.pk), data)
+    assert response.status_code == 302, response.context["adminform"].form.errors
+    new_campaign.refresh_from_db()
+    assert new_campaign.texter_visible_fields == ["precinct", "zip"]
+    page = client.get(url("campaign_change", new_campaign.pk))
+    assert 'value="precinct, zip"' in page.content.decode()
+
+    data = admin_form_data(page)
+    data["texter_visible_fields"] = ""
+    assert client.post(url("campaign_change", new_campaign.pk), data).status_code == 302
+    new_campaign.refresh_from_db()
+    assert new_campaign.texter_visible_fields is None

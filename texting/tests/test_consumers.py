@@ -177,7 +177,7 @@ async def test_contacts_reassigned_away_name_the_contacts(texter: User, other_te
 
     def reassign() -> None:
         with transaction.atomic():
-            contacts_reassign(campaign=contact.campaign, contact_ids=[contact.pk], texter=other_texter)
+            contacts_reassign(contact_ids=[contact.pk], texter_ids=[other_texter.pk])
 
     await sync_to_async(reassign)()
     assert await communicator.receive_json_from(timeout=2) == {
