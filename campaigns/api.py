@@ -19,33 +19,25 @@ from rest_framework.response import Response
 from accounts.admin_scoping import organizer_scope, scoped
 from accounts.api_base import MAX_ID, IdField, ScopedMixin, bool_param, int_param
 from accounts.models import Role
-from campaigns.models import Campaign, CannedResponse, InteractionStep
+from campaigns.models import CAMPAIGN_SETTINGS_FIELDS, Campaign, CannedResponse, InteractionStep
 from campaigns.services import campaign_archive, campaign_copy, campaign_start
 
 
 class CampaignSerializer(serializers.ModelSerializer[Campaign]):
+    texter_visible_fields = serializers.ListField(
+        child=serializers.CharField(max_length=200),
+        allow_null=True,
+        required=False,
+        help_text="Custom fields texters see in the contact panel; null: every custom field.",
+    )
+
     class Meta:
         model = Campaign
         fields = [
             "id",
             "organization",
             "title",
-            "description",
-            "due_by",
-            "intro_html",
-            "logo_image_url",
-            "primary_color",
-            "texters_can_edit_first_message",
-            "override_org_texting_hours",
-            "texting_hours_enforced",
-            "texting_hours_start",
-            "texting_hours_end",
-            "timezone",
-            "use_dynamic_assignment",
-            "batch_size",
-            "max_contacts_per_texter",
-            "response_window_hours",
-            "messaging_service_sid",
+            *CAMPAIGN_SETTINGS_FIELDS,
             "is_started",
             "started_at",
             "is_archived",

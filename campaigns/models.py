@@ -11,6 +11,28 @@ from django.db.models import Q
 from accounts.models import Organization
 from campaigns.hours import is_valid_timezone
 
+# What an organizer sets up on a campaign besides its title: edited in the back office and the
+# API, and carried over when a campaign is copied.
+CAMPAIGN_SETTINGS_FIELDS = (
+    "description",
+    "due_by",
+    "intro_html",
+    "logo_image_url",
+    "primary_color",
+    "texters_can_edit_first_message",
+    "texter_visible_fields",
+    "override_org_texting_hours",
+    "texting_hours_enforced",
+    "texting_hours_start",
+    "texting_hours_end",
+    "timezone",
+    "use_dynamic_assignment",
+    "batch_size",
+    "max_contacts_per_texter",
+    "response_window_hours",
+    "messaging_service_sid",
+)
+
 
 class Campaign(models.Model):
     organization = models.ForeignKey(Organization, on_delete=models.CASCADE, related_name="campaigns")

@@ -13,6 +13,7 @@ from django.utils import timezone
 
 from accounts.models import Membership, Organization, Role, User
 from campaigns.models import (
+    CAMPAIGN_SETTINGS_FIELDS,
     Assignment,
     Campaign,
     CannedResponse,
@@ -673,26 +674,6 @@ def canned_responses_import(*, campaign: Campaign, rows: Iterable[Sequence[str]]
     return len(added)
 
 
-COPIED_FIELDS = (
-    "description",
-    "due_by",
-    "intro_html",
-    "logo_image_url",
-    "primary_color",
-    "texters_can_edit_first_message",
-    "override_org_texting_hours",
-    "texting_hours_enforced",
-    "texting_hours_start",
-    "texting_hours_end",
-    "timezone",
-    "use_dynamic_assignment",
-    "batch_size",
-    "max_contacts_per_texter",
-    "response_window_hours",
-    "messaging_service_sid",
-)
-
-
 @transaction.atomic
 def campaign_copy(*, campaign: Campaign, title: str | None = None, acting_user: User | None = None) -> Campaign:
     """A new, unstarted campaign with this one's settings, script tree and canned responses
@@ -700,7 +681,7 @@ def campaign_copy(*, campaign: Campaign, title: str | None = None, acting_user: 
     copy = Campaign.objects.create(
         organization_id=campaign.organization_id,
         title=(title or f"Copy of {campaign.title}")[:200],
-        **{name: getattr(campaign, name) for name in COPIED_FIELDS},
+        **{name: getattr(campaign, name) for name in CAMPAIGN_SETTINGS_FIELDS},
     )
     steps = list(InteractionStep.objects.filter(campaign=campaign).order_by("id"))
     new_ids: dict[int, int] = {}

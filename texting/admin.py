@@ -37,14 +37,14 @@ from campaigns.services import contact_close
 from core.errors import ApplicationError
 from core.queries import count_subquery
 from texting.admin_review import (
-    ContactErrorFilter,
+    ErrorCodeFilter,
     MessageTextFilter,
     ResponseWindowFilter,
     ReviewActionsMixin,
     TagFilter,
 )
 from texting.admin_stats import message_overview, messages_per_hour, needs_response_overdue, texter_table
-from texting.errors import CATALOG, describe
+from texting.errors import describe
 from texting.exports import export_start
 from texting.models import Direction, ExportJob, Message, MessageStatus
 from texting.review import review_message_send
@@ -171,7 +171,7 @@ class ContactAdmin(ReviewActionsMixin, OrganizationScopedAdmin):
         OptedOutFilter,
         ("assignment__texter", scoped_related_filter(_people_viewable, title="texter")),
         TagFilter,
-        ContactErrorFilter,
+        ErrorCodeFilter,
     )
     list_select_related = ("campaign", "assignment__texter")
     search_fields = ("^first_name", "^last_name", "=cell")
@@ -356,23 +356,6 @@ class ContactAdmin(ReviewActionsMixin, OrganizationScopedAdmin):
 
 
 # --- Messages ---------------------------------------------------------------------------------
-
-
-class ErrorCodeFilter(SimpleListFilter):
-    title = "error"
-    parameter_name = "error"
-    template = "admin/texting/collapsed_filter.html"
-
-    def lookups(self, request: HttpRequest, model_admin: Any) -> list[tuple[str, str]]:
-        return [("any", "Any error")] + [(str(code), f"{code}: {info.description}") for code, info in CATALOG.items()]
-
-    def queryset(self, request: HttpRequest, queryset: QuerySet[Message]) -> QuerySet[Message]:
-        value = self.value()
-        if value == "any":
-            return queryset.filter(error_code__isnull=False)
-        if value and value.isdigit():
-            return queryset.filter(error_code=int(value))
-        return queryset
 
 
 class MatchedFilter(SimpleListFilter):

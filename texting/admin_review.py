@@ -62,8 +62,8 @@ class TagFilter(SimpleListFilter):
         return queryset
 
 
-class ContactErrorFilter(SimpleListFilter):
-    """The provider error of the contact's last failed message."""
+class ErrorCodeFilter(SimpleListFilter):
+    """The provider error code: a message's own, or a contact's last failed message's."""
 
     title = "error"
     parameter_name = "error"
@@ -72,7 +72,7 @@ class ContactErrorFilter(SimpleListFilter):
     def lookups(self, request: HttpRequest, model_admin: Any) -> list[tuple[str, str]]:
         return [("any", "Any error")] + [(str(code), f"{code}: {info.description}") for code, info in CATALOG.items()]
 
-    def queryset(self, request: HttpRequest, queryset: QuerySet[Contact]) -> QuerySet[Contact]:
+    def queryset(self, request: HttpRequest, queryset: QuerySet[Any]) -> QuerySet[Any]:
         value = self.value()
         if value == "any":
             return queryset.filter(error_code__isnull=False)

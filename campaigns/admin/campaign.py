@@ -35,7 +35,7 @@ from accounts.admin_scoping import (
 from accounts.models import Organization, Role
 from campaigns.admin.lookups import organizations_viewable
 from campaigns.admin.pages import CampaignPagesAdmin
-from campaigns.models import Campaign, CannedResponse, Contact, ContactStatus, InteractionStep
+from campaigns.models import CAMPAIGN_SETTINGS_FIELDS, Campaign, CannedResponse, Contact, ContactStatus, InteractionStep
 from campaigns.scripts import TOP_LEVEL_FIELDS, unknown_fields
 from campaigns.selectors import (
     campaign_custom_field_keys,
@@ -122,23 +122,7 @@ class CampaignForm(forms.ModelForm):  # type: ignore[type-arg]
         fields = (
             "organization",
             "title",
-            "description",
-            "due_by",
-            "intro_html",
-            "logo_image_url",
-            "primary_color",
-            "texters_can_edit_first_message",
-            "texter_visible_fields",
-            "override_org_texting_hours",
-            "texting_hours_enforced",
-            "texting_hours_start",
-            "texting_hours_end",
-            "timezone",
-            "use_dynamic_assignment",
-            "batch_size",
-            "max_contacts_per_texter",
-            "response_window_hours",
-            "messaging_service_sid",
+            *CAMPAIGN_SETTINGS_FIELDS,
         )
         widgets = {
             "description": forms.Textarea(attrs={"rows": 2, "cols": 80}),
