@@ -16,11 +16,12 @@ from django.utils import timezone
 from accounts.models import User
 from campaigns.hours import zone
 from campaigns.models import Contact, ContactStatus
+from campaigns.selectors import campaign_texting_window
 from core.errors import ApplicationError
 from core.live import publish_on_commit, texter_group
 from texting.models import Direction, Message, MessageStatus
 from texting.segments import clean_text, segment_count
-from texting.services import contact_timezone_name, messaging_service_for, outbox_kick, texting_window
+from texting.services import contact_timezone_name, messaging_service_for, outbox_kick
 
 
 def review_message_send(*, acting_user: User, contact_id: int, body: str) -> Message:
@@ -37,7 +38,7 @@ def review_message_send(*, acting_user: User, contact_id: int, body: str) -> Mes
             raise ApplicationError("This campaign is not running, so it can't send messages.")
         if contact.is_opted_out:
             raise ApplicationError("This contact opted out: nothing can be sent to them.")
-        window = texting_window(campaign)
+        window = campaign_texting_window(campaign=campaign)
         tz = zone(contact_timezone_name(contact, campaign))
         if not window.is_open(now, tz):
             raise ApplicationError(

@@ -32,9 +32,10 @@ from campaigns.models import (
     Tag,
 )
 from campaigns.scripts import render_script, script_fields
+from campaigns.selectors import campaign_texting_window
 from texting.errors import describe
 from texting.models import Message, MessageStatus
-from texting.services import contact_timezone_name, texting_window
+from texting.services import contact_timezone_name
 
 EPOCH = dt.datetime(1970, 1, 1, tzinfo=dt.UTC)
 HEX_COLOR = re.compile(r"#[0-9a-fA-F]{6}")
@@ -201,7 +202,7 @@ class _WindowCache:
         key = (campaign.pk, contact_timezone)
         if key not in self._open:
             name = contact_timezone_name(Contact(timezone=contact_timezone), campaign)
-            self._open[key] = texting_window(campaign).is_open(self.now, zone(name))
+            self._open[key] = campaign_texting_window(campaign=campaign).is_open(self.now, zone(name))
         return self._open[key]
 
 

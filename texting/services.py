@@ -16,9 +16,10 @@ from django.db.models import OuterRef, Q, QuerySet, Subquery, sql
 from django.utils import timezone
 
 from accounts.models import Role, User
-from campaigns.hours import window_for, zone
+from campaigns.hours import zone
 from campaigns.models import Campaign, Contact, ContactStatus, InteractionStep, OptOutSource
 from campaigns.scripts import render_script, script_fields
+from campaigns.selectors import campaign_texting_window
 from campaigns.services import (
     contact_close,
     contact_reopen,
@@ -62,19 +63,6 @@ def messaging_service_for(campaign: Campaign) -> str:
 
 def contact_timezone_name(contact: Contact, campaign: Campaign) -> str:
     return contact.timezone or campaign.timezone or campaign.organization.default_timezone
-
-
-def texting_window(campaign: Campaign):  # type: ignore[no-untyped-def]
-    org = campaign.organization
-    return window_for(
-        override=campaign.override_org_texting_hours,
-        campaign_enforced=campaign.texting_hours_enforced,
-        campaign_start=campaign.texting_hours_start,
-        campaign_end=campaign.texting_hours_end,
-        org_enforced=org.texting_hours_enforced,
-        org_start=org.texting_hours_start,
-        org_end=org.texting_hours_end,
-    )
 
 
 def _hour_label(hour: int) -> str:
@@ -146,7 +134,7 @@ def message_send(
             raise ApplicationError("That message was already sent.", code="duplicate", status=409)
         if first_message and contact.status != ContactStatus.NEEDS_MESSAGE:
             raise ApplicationError("This contact was already texted — moving on.", code="already_messaged", status=409)
-        window = texting_window(campaign)
+        window = campaign_texting_window(campaign=campaign)
         tz = zone(contact_timezone_name(contact, campaign))
         if not window.is_open(now, tz):
             local = now.astimezone(tz)
