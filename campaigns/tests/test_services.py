@@ -9,7 +9,6 @@ from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
 from accounts.models import Organization, User
-from campaigns import services
 from campaigns.models import (
     Assignment,
     Campaign,
@@ -51,18 +50,6 @@ from spoke.testing import (
 
 NOW = dt.datetime(2026, 6, 15, 14, 0, tzinfo=dt.UTC)
 CELL = "+12025550175"
-
-
-@pytest.fixture
-def published(monkeypatch: pytest.MonkeyPatch) -> list[tuple[str, str, dict[str, Any]]]:
-    """The live updates the services publish (group, event, payload)."""
-    events: list[tuple[str, str, dict[str, Any]]] = []
-
-    def record(group: str, event: str, **payload: Any) -> None:
-        events.append((group, event, payload))
-
-    monkeypatch.setattr(services, "publish_on_commit", record)
-    return events
 
 
 @pytest.fixture
