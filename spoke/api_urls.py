@@ -11,6 +11,7 @@ from campaigns.api import CampaignViewSet, CannedResponseViewSet, InteractionSte
 from campaigns.api_contacts import AssignmentViewSet, ContactViewSet, ImportJobViewSet
 from campaigns.api_lists import OptOutViewSet, TagViewSet
 from texting.api import CampaignStatsView, MessageViewSet
+from texting.api_exports import CampaignExportView, ExportJobViewSet
 
 router = DefaultRouter()
 router.register("organizations", OrganizationViewSet, basename="organization")
@@ -23,9 +24,11 @@ router.register("assignments", AssignmentViewSet, basename="assignment")
 router.register("messages", MessageViewSet, basename="message")
 router.register("optouts", OptOutViewSet, basename="optout")
 router.register("tags", TagViewSet, basename="tag")
+router.register("exports", ExportJobViewSet, basename="exportjob")
 
 urlpatterns = [
     re_path(r"^campaigns/(?P<pk>[0-9]{1,18})/stats/$", CampaignStatsView.as_view(), name="campaign-stats"),
+    re_path(r"^campaigns/(?P<pk>[0-9]{1,18})/export/$", CampaignExportView.as_view(), name="campaign-export"),
     path("schema/", SpectacularAPIView.as_view(), name="api-schema"),
     path("docs/", SpectacularSwaggerView.as_view(url_name="api-schema"), name="api-docs"),
     path("redoc/", SpectacularRedocView.as_view(url_name="api-schema"), name="api-redoc"),

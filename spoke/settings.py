@@ -295,6 +295,8 @@ SPECTACULAR_SETTINGS = {
     "SWAGGER_UI_DIST": "SIDECAR",
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
     "REDOC_DIST": "SIDECAR",
+    # Imports and exports share one job status: one named enum in the schema.
+    "ENUM_NAME_OVERRIDES": {"JobStatusEnum": "campaigns.models.JobStatus"},
 }
 
 # --- Outgoing webhooks (integrations) ----------------------------------------------------------

@@ -25,6 +25,7 @@ LISTS = [
     "/api/v1/messages/",
     "/api/v1/optouts/",
     "/api/v1/tags/",
+    "/api/v1/exports/",
 ]
 
 
