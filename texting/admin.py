@@ -104,7 +104,7 @@ class CampaignAdmin(CampaignSettingsAdmin):
         return require_POST(self._export)(request, object_id)
 
     def _export(self, request: HttpRequest, object_id: int) -> HttpResponse:
-        campaign = self._campaign(request, object_id, Role.SUPERVOLUNTEER)
+        campaign = self._campaign(request, object_id, Role.ADMIN)
         try:
             export_start(campaign=campaign, acting_user=acting_user(request))
         except ApplicationError as error:
@@ -115,7 +115,7 @@ class CampaignAdmin(CampaignSettingsAdmin):
         return redirect(self.admin_url("results", campaign.pk) + "#exports")
 
     def export_download_view(self, request: HttpRequest, object_id: int, export_id: int, kind: str) -> FileResponse:
-        campaign = self._campaign(request, object_id, Role.SUPERVOLUNTEER)
+        campaign = self._campaign(request, object_id, Role.ADMIN)
         job = ExportJob.objects.filter(pk=export_id, campaign=campaign).first()
         file = None if job is None else {"contacts": job.contacts_file, "messages": job.messages_file}.get(kind)
         if not file:

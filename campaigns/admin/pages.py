@@ -456,7 +456,11 @@ class CampaignPagesAdmin(OrganizationScopedAdmin):
 
     def results_view(self, request: HttpRequest, object_id: int) -> HttpResponse:
         campaign = self._campaign(request, object_id, self.view_role)
-        return self._page(request, campaign, "results.html", "Results", **self.results_context(campaign))
+        # Exports hold every contact's number and answers: admins and owners only, as in the API.
+        can_export = organizer_scope(request).allows(Role.ADMIN, campaign.organization_id)
+        return self._page(
+            request, campaign, "results.html", "Results", can_export=can_export, **self.results_context(campaign)
+        )
 
     def results_context(self, campaign: Campaign) -> dict[str, Any]:
         """What the results page shows; texting's admin adds the message counts."""

@@ -119,19 +119,33 @@ def test_export_job_stores_both_files_and_finishes(campaign: Campaign, answered:
 
 
 def test_organizer_exports_from_the_dashboard_and_downloads(
-    client: Client, supervolunteer: User, campaign: Campaign, answered: Contact, django_capture_on_commit_callbacks: Any
+    client: Client, admin_user: User, campaign: Campaign, answered: Contact, django_capture_on_commit_callbacks: Any
 ) -> None:
-    client.force_login(supervolunteer)
+    client.force_login(admin_user)
     with django_capture_on_commit_callbacks(execute=True):
         response = client.post(reverse("admin:campaigns_campaign_export", args=[campaign.pk]))
     assert response.status_code == 302
     job = ExportJob.objects.get(campaign=campaign)  # jobs run in process in tests
-    assert job.status == JobStatus.DONE and job.created_by == supervolunteer
+    assert job.status == JobStatus.DONE and job.created_by == admin_user
     page = client.get(reverse("admin:campaigns_campaign_results", args=[campaign.pk]))
     assert b"contacts.csv" in page.content and b"messages.csv" in page.content
     download = client.get(reverse("admin:campaigns_campaign_export_download", args=[campaign.pk, job.pk, "contacts"]))
     assert download.status_code == 200
     assert b"Needs ride" in b"".join(download.streaming_content)  # type: ignore[attr-defined]
+
+
+def test_supervolunteer_sees_results_but_cannot_export(
+    client: Client, supervolunteer: User, campaign: Campaign, answered: Contact
+) -> None:
+    job = ExportJob.objects.create(campaign=campaign)
+    export_run(job=job)
+    client.force_login(supervolunteer)
+    page = client.get(reverse("admin:campaigns_campaign_results", args=[campaign.pk]))
+    assert page.status_code == 200 and b"Export this campaign" not in page.content
+    assert client.post(reverse("admin:campaigns_campaign_export", args=[campaign.pk])).status_code == 403
+    url = reverse("admin:campaigns_campaign_export_download", args=[campaign.pk, job.pk, "contacts"])
+    assert client.get(url).status_code == 403
+    assert ExportJob.objects.count() == 1
 
 
 def test_another_organization_can_neither_export_nor_download(
