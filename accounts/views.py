@@ -18,10 +18,25 @@ from core.errors import ApplicationError
 
 
 class SignUpForm(forms.Form):
-    email = forms.EmailField(label="Email")
-    first_name = forms.CharField(label="First name", max_length=150)
-    last_name = forms.CharField(label="Last name", max_length=150, required=False)
-    password = forms.CharField(label="Password", widget=forms.PasswordInput, strip=False)
+    email = forms.EmailField(
+        label="Email",
+        widget=forms.EmailInput(attrs={"autocomplete": "email", "autocapitalize": "none", "spellcheck": "false"}),
+    )
+    first_name = forms.CharField(
+        label="First name", max_length=150, widget=forms.TextInput(attrs={"autocomplete": "given-name"})
+    )
+    last_name = forms.CharField(
+        label="Last name (optional)",
+        max_length=150,
+        required=False,
+        widget=forms.TextInput(attrs={"autocomplete": "family-name"}),
+    )
+    password = forms.CharField(
+        label="Password",
+        widget=forms.PasswordInput(attrs={"autocomplete": "new-password"}),
+        strip=False,
+        help_text="At least 8 characters; not a common password or all numbers.",
+    )
 
     def clean_email(self) -> str:
         email = self.cleaned_data["email"].strip().lower()
@@ -58,7 +73,8 @@ def join(request: HttpRequest, token: str) -> HttpResponse:
             else:
                 form = SignUpForm(request.POST)
                 if not form.is_valid():
-                    return render(request, "accounts/join.html", {"invite": invite, "form": form}, status=400)
+                    context = {"invite": invite, "form": form, "login_url": _login_url(request)}
+                    return render(request, "accounts/join.html", context, status=400)
                 with transaction.atomic():
                     user = user_create(
                         email=form.cleaned_data["email"],
@@ -71,5 +87,10 @@ def join(request: HttpRequest, token: str) -> HttpResponse:
         except ApplicationError as error:
             return render(request, "accounts/join.html", {"error": error.message}, status=error.status)
         return redirect("/admin/" if membership.role in ORGANIZER_ROLES else "/texter/")
-    context = {"invite": invite, "form": form, "login_url": f"{reverse('login')}?next={request.path}"}
+    context = {"invite": invite, "form": form, "login_url": _login_url(request)}
     return render(request, "accounts/join.html", context)
+
+
+def _login_url(request: HttpRequest) -> str:
+    """Log in, then land back on this join page."""
+    return f"{reverse('login')}?next={request.path}"

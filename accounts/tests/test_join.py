@@ -87,3 +87,22 @@ def test_a_suspended_member_is_not_let_back_in(
     response = client.post(url(invite))
     assert response.status_code == 403 and b"suspended" in response.content
     assert Membership.objects.get(user=texter).role == Role.SUSPENDED
+
+
+def test_a_form_with_mistakes_still_links_to_log_in_and_ties_each_error_to_its_field(
+    client: Client, invite: Invite
+) -> None:
+    response = client.post(url(invite), {"email": "n@example.org", "first_name": "X", "password": "123"})
+    assert response.status_code == 400
+    html = response.content.decode()
+    assert f'href="/accounts/login/?next={url(invite)}"' in html  # was an empty href on this path
+    assert 'autocomplete="new-password"' in html and 'aria-invalid="true"' in html
+    assert 'aria-describedby="id_password_helptext id_password_error"' in html
+    assert 'id="id_password_error"' in html and 'id="id_password_helptext"' in html
+
+
+def test_a_logged_in_person_can_switch_accounts_from_the_join_page(texter_client: Client, invite: Invite) -> None:
+    html = texter_client.get(url(invite)).content.decode()
+    assert 'action="/accounts/logout/"' in html and f'name="next" value="{url(invite)}"' in html
+    response = texter_client.post("/accounts/logout/", {"next": url(invite)})
+    assert response.status_code == 302 and response["Location"] == url(invite)

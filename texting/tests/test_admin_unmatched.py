@@ -80,3 +80,19 @@ def test_matched_replies_are_not_listed(
     Message.objects.filter(pk=replies["ours"].pk).update(contact=contact)
     client.force_login(owner)
     assert list(client.get(reverse("admin:texting_unmatchedreply_changelist")).context["cl"].result_list) == []
+
+
+def test_the_list_says_what_it_is_and_an_empty_one_says_all_is_well(
+    client: Client, owner: User, organization: Organization
+) -> None:
+    client.force_login(owner)
+    page = client.get(reverse("admin:texting_unmatchedreply_changelist")).content.decode()
+    assert "match to a contact" in page and "No unmatched replies" in page
+    organization.messaging_service_sid = "MGours"
+    organization.save()
+    _unmatched("who is this?", "MGours")
+    page = client.get(reverse("admin:texting_unmatchedreply_changelist")).content.decode()
+    assert "who is this?" in page and "No unmatched replies" not in page
+    searched = client.get(reverse("admin:texting_unmatchedreply_changelist"), {"q": "nothing like it"})
+    # A search with no hits shows Django's own "0 results" instead.
+    assert "No unmatched replies" not in searched.content.decode()
