@@ -43,3 +43,9 @@ def test_others_tokens_are_invisible_and_revoking_works(client: Client, owner: U
 
 def test_texters_have_no_token_page(texter_client: Client) -> None:
     assert texter_client.get(reverse("admin:authtoken_tokenproxy_changelist")).status_code == 302  # to the login
+
+
+def test_back_office_calls_them_api_tokens(client: Client, owner: User) -> None:
+    login(client, owner)
+    page = client.get(reverse("admin:index")).content.decode()
+    assert "API tokens" in page and "Auth Token" not in page
