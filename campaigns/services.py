@@ -29,7 +29,14 @@ from campaigns.models import (
 from campaigns.phones import normalize_cell
 from campaigns.selectors import assignment_contact_total, contact_pool_open_timezones
 from core.errors import ApplicationError
-from core.live import campaign_group, publish_contacts_reassigned, publish_on_commit, texter_group
+from core.live import (
+    campaign_group,
+    disconnect_texter_on_commit,
+    publish_contacts_reassigned,
+    publish_on_commit,
+    publish_stats_changed,
+    texter_group,
+)
 from integrations.events import event_emit
 from integrations.models import Event
 
@@ -193,6 +200,23 @@ def assignment_unassign(*, assignment: Assignment) -> int:
     return released
 
 
+@transaction.atomic
+def texter_assignments_release(*, organization_id: int, user_id: int) -> int:
+    """A suspended member stops texting for the organization at once: their unsent contacts go back
+    to the pool of every campaign, and their open texter pages are closed. Conversations waiting
+    for their reply stay assigned to them, so organizers find them in review under their name and
+    reassign them. Returns how many contacts went back to the pool."""
+    released = 0
+    assignments = Assignment.objects.filter(campaign__organization_id=organization_id, texter_id=user_id)
+    for assignment in assignments.order_by("id"):
+        released += assignment_unassign(assignment=assignment)
+        publish_on_commit(
+            campaign_group(assignment.campaign_id), "campaign_changed", campaign_id=assignment.campaign_id
+        )
+    disconnect_texter_on_commit(user_id=user_id)
+    return released
+
+
 # --- Opt-outs ---------------------------------------------------------------------------------
 
 
@@ -238,10 +262,14 @@ def optout_create(
     still_open = Contact.objects.filter(campaign__organization_id=org_id, cell=cell).exclude(
         is_opted_out=True, status=ContactStatus.CLOSED
     )
-    affected = list(still_open.exclude(assignment__isnull=True).values_list("assignment__texter_id", "id"))
+    # Assigned or not: every campaign holding the cell shows one more opt-out on its dashboard.
+    affected = list(still_open.values_list("assignment__texter_id", "id", "campaign_id"))
     still_open.update(is_opted_out=True, status=ContactStatus.CLOSED, updated_at=timezone.now())
-    for texter_id, contact_id in affected:
-        publish_on_commit(texter_group(texter_id), "contact_changed", contact_id=contact_id)
+    for texter_id, contact_id, _campaign_id in affected:
+        if texter_id is not None:
+            publish_on_commit(texter_group(texter_id), "contact_changed", contact_id=contact_id)
+    for campaign_id in sorted({campaign_id for _, _, campaign_id in affected}):
+        publish_stats_changed(campaign_id=campaign_id)
     return optout
 
 
