@@ -766,11 +766,14 @@ def contacts_copy_from_campaign(
     campaign: Campaign,
     source: Campaign,
     answer: str = "",
+    question_id: int | None = None,
     status: str = "",
     tag_id: int | None = None,
 ) -> int:
     """Add the contacts of `source` (same organization) matching the filters to `campaign`:
-    everyone, or those who answered `answer` to any question, hold `status` or carry the tag.
+    everyone, or those who answered `answer` (any case) to the question `question_id` of
+    `source`'s script, or to any question when it is None; with a question and no answer,
+    everyone who answered that question. Also: those who hold `status` or carry the tag.
 
     Opted-out cells and cells already in `campaign` are left out. Only before the campaign starts,
     like an upload. Returns how many were added; streamed in chunks, never read whole.
@@ -780,12 +783,17 @@ def contacts_copy_from_campaign(
     if source.organization_id != campaign.organization_id or source.pk == campaign.pk:
         raise ApplicationError("Choose another campaign of the same organization.")
     contacts = Contact.objects.filter(campaign=source, is_opted_out=False)
+    responses = QuestionResponse.objects.filter(interaction_step__campaign=source)
+    if question_id is not None:
+        if not InteractionStep.objects.filter(pk=question_id, campaign=source).exclude(question="").exists():
+            raise ApplicationError(
+                f"That question is not in “{source}”'s script: choose one of its questions, or any question."
+            )
+        responses = responses.filter(interaction_step_id=question_id)
     if answer.strip():
-        contacts = contacts.filter(
-            id__in=QuestionResponse.objects.filter(
-                interaction_step__campaign=source, value__iexact=answer.strip()
-            ).values("contact_id")
-        )
+        responses = responses.filter(value__iexact=answer.strip())
+    if question_id is not None or answer.strip():
+        contacts = contacts.filter(id__in=responses.values("contact_id"))
     if status:
         contacts = contacts.filter(status=status)
     if tag_id is not None:

@@ -147,5 +147,23 @@ if (refreshing) {
   // An export's progress also arrives here: the export panel is one of the live panels.
 }
 
+// --- Contacts from another campaign: only the chosen campaign's questions ----------------------
+
+const sourceSelect = document.querySelector("select[data-question-source]");
+const questionSelect = sourceSelect?.form?.querySelector("select[name='question']");
+if (sourceSelect && questionSelect) {
+  const showQuestionsOf = () => {
+    questionSelect.querySelectorAll("option[data-source]").forEach((option) => {
+      option.hidden = option.dataset.source !== sourceSelect.value;
+      if (option.hidden && option.selected) questionSelect.value = ""; // "Any question"
+    });
+    questionSelect.querySelectorAll("optgroup").forEach((group) => {
+      group.hidden = !group.querySelector("option:not([hidden])");
+    });
+  };
+  sourceSelect.addEventListener("change", showQuestionsOf);
+  showQuestionsOf();
+}
+
 if (campaignId) connect(1000);
 document.documentElement.dataset.ready = "true";
