@@ -12,6 +12,7 @@ from django.urls import reverse
 from django.utils import timezone
 
 from accounts.models import Invite, Membership, Organization, Role, User
+from campaigns.services import texter_assignments_release
 from core.errors import ApplicationError
 
 logger = logging.getLogger(__name__)
@@ -92,7 +93,8 @@ def _lock_organization(organization_id: int) -> None:
 @transaction.atomic
 def membership_set(*, organization: Organization, user: User, role: str) -> Membership:
     """Give `user` this role in the organization, adding them if they are not a member yet.
-    Refuses to demote the organization's last owner."""
+    Refuses to demote the organization's last owner. Suspending takes effect at once: the
+    person's unsent contacts go back to the pool and their open texter pages are closed."""
     _lock_organization(organization.pk)
     if role != Role.OWNER and _is_sole_owner(organization.pk, user.pk):
         raise ApplicationError(OWNER_NEEDED, code="last_owner")
@@ -100,6 +102,8 @@ def membership_set(*, organization: Organization, user: User, role: str) -> Memb
         user=user, organization=organization, defaults={"role": Role(role)}
     )
     owner_staff_sync(user=user)
+    if role == Role.SUSPENDED:
+        texter_assignments_release(organization_id=organization.pk, user_id=user.pk)
     return membership
 
 

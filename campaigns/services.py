@@ -30,7 +30,14 @@ from campaigns.models import (
 from campaigns.phones import normalize_cell
 from campaigns.selectors import assignment_contact_total, contact_pool_open_timezones
 from core.errors import ApplicationError
-from core.live import campaign_group, publish_contacts_reassigned, publish_on_commit, texter_group
+from core.live import (
+    campaign_group,
+    disconnect_texter_on_commit,
+    publish_contacts_reassigned,
+    publish_on_commit,
+    publish_stats_changed,
+    texter_group,
+)
 from integrations.events import event_emit
 from integrations.models import Event
 
@@ -194,6 +201,23 @@ def assignment_unassign(*, assignment: Assignment) -> int:
     return released
 
 
+@transaction.atomic
+def texter_assignments_release(*, organization_id: int, user_id: int) -> int:
+    """A suspended member stops texting for the organization at once: their unsent contacts go back
+    to the pool of every campaign, and their open texter pages are closed. Conversations waiting
+    for their reply stay assigned to them, so organizers find them in review under their name and
+    reassign them. Returns how many contacts went back to the pool."""
+    released = 0
+    assignments = Assignment.objects.filter(campaign__organization_id=organization_id, texter_id=user_id)
+    for assignment in assignments.order_by("id"):
+        released += assignment_unassign(assignment=assignment)
+        publish_on_commit(
+            campaign_group(assignment.campaign_id), "campaign_changed", campaign_id=assignment.campaign_id
+        )
+    disconnect_texter_on_commit(user_id=user_id)
+    return released
+
+
 # --- Opt-outs ---------------------------------------------------------------------------------
 
 
@@ -239,10 +263,14 @@ def optout_create(
     still_open = Contact.objects.filter(campaign__organization_id=org_id, cell=cell).exclude(
         is_opted_out=True, status=ContactStatus.CLOSED
     )
-    affected = list(still_open.exclude(assignment__isnull=True).values_list("assignment__texter_id", "id"))
+    # Assigned or not: every campaign holding the cell shows one more opt-out on its dashboard.
+    affected = list(still_open.values_list("assignment__texter_id", "id", "campaign_id"))
     still_open.update(is_opted_out=True, status=ContactStatus.CLOSED, updated_at=timezone.now())
-    for texter_id, contact_id in affected:
-        publish_on_commit(texter_group(texter_id), "contact_changed", contact_id=contact_id)
+    for texter_id, contact_id, _campaign_id in affected:
+        if texter_id is not None:
+            publish_on_commit(texter_group(texter_id), "contact_changed", contact_id=contact_id)
+    for campaign_id in sorted({campaign_id for _, _, campaign_id in affected}):
+        publish_stats_changed(campaign_id=campaign_id)
     return optout
 
 
@@ -719,11 +747,14 @@ def contacts_copy_from_campaign(
     campaign: Campaign,
     source: Campaign,
     answer: str = "",
+    question_id: int | None = None,
     status: str = "",
     tag_id: int | None = None,
 ) -> int:
     """Add the contacts of `source` (same organization) matching the filters to `campaign`:
-    everyone, or those who answered `answer` to any question, hold `status` or carry the tag.
+    everyone, or those who answered `answer` (any case) to the question `question_id` of
+    `source`'s script, or to any question when it is None; with a question and no answer,
+    everyone who answered that question. Also: those who hold `status` or carry the tag.
 
     Opted-out cells and cells already in `campaign` are left out. Only before the campaign starts,
     like an upload. Returns how many were added; streamed in chunks, never read whole.
@@ -733,12 +764,17 @@ def contacts_copy_from_campaign(
     if source.organization_id != campaign.organization_id or source.pk == campaign.pk:
         raise ApplicationError("Choose another campaign of the same organization.")
     contacts = Contact.objects.filter(campaign=source, is_opted_out=False)
+    responses = QuestionResponse.objects.filter(interaction_step__campaign=source)
+    if question_id is not None:
+        if not InteractionStep.objects.filter(pk=question_id, campaign=source).exclude(question="").exists():
+            raise ApplicationError(
+                f"That question is not in “{source}”'s script: choose one of its questions, or any question."
+            )
+        responses = responses.filter(interaction_step_id=question_id)
     if answer.strip():
-        contacts = contacts.filter(
-            id__in=QuestionResponse.objects.filter(
-                interaction_step__campaign=source, value__iexact=answer.strip()
-            ).values("contact_id")
-        )
+        responses = responses.filter(value__iexact=answer.strip())
+    if question_id is not None or answer.strip():
+        contacts = contacts.filter(id__in=responses.values("contact_id"))
     if status:
         contacts = contacts.filter(status=status)
     if tag_id is not None:

@@ -12,6 +12,7 @@ from typing import Any
 
 from asgiref.sync import async_to_sync
 from channels.layers import get_channel_layer
+from django.core.cache import cache
 from django.db import transaction
 
 logger = logging.getLogger(__name__)
@@ -26,25 +27,74 @@ def campaign_group(campaign_id: int) -> str:
 
 
 def publish_on_commit(group: str, event: str, **payload: Any) -> None:
+    _send_on_commit(group, {"type": "live.event", "event": event, "payload": payload}, event)
+
+
+def _send_on_commit(group: str, message: dict[str, Any], label: str) -> None:
     def _send() -> None:
-        layer = get_channel_layer()
-        if layer is None:
-            return
-        message = {"type": "live.event", "event": event, "payload": payload}
-        try:
-            loop = asyncio.get_running_loop()
-        except RuntimeError:
-            loop = None
-        if loop is not None:
-            # Called from code already inside an event loop: hand it the send rather than block it.
-            loop.create_task(layer.group_send(group, message))
-            return
-        try:
-            async_to_sync(layer.group_send)(group, message)
-        except Exception:  # a lost live update must never fail the write that caused it
-            logger.exception("live update %s to %s failed", event, group)
+        _group_send(group, message, label)
 
     transaction.on_commit(_send)
+
+
+def _group_send(group: str, message: dict[str, Any], label: str) -> None:
+    layer = get_channel_layer()
+    if layer is None:
+        return
+    try:
+        loop = asyncio.get_running_loop()
+    except RuntimeError:
+        loop = None
+    if loop is not None:
+        # Called from code already inside an event loop: hand it the send rather than block it.
+        loop.create_task(layer.group_send(group, message))
+        return
+    try:
+        async_to_sync(layer.group_send)(group, message)
+    except Exception:  # a lost live update must never fail the write that caused it
+        logger.exception("live update %s to %s failed", label, group)
+
+
+# A campaign's dashboard hears "the numbers changed" at most once per this many seconds, however
+# many messages are sent, delivered or answered: the page waits this long before it re-reads them,
+# so whatever changed inside the window is on the page without a second event.
+STATS_WINDOW_SECONDS = 2
+
+
+def stats_window_key(campaign_id: int) -> str:
+    return f"live:stats:{campaign_id}"
+
+
+def publish_stats_changed(*, campaign_id: int | None) -> None:
+    """Tell the campaign's dashboard its numbers changed, coalesced per campaign across every process.
+
+    Costs no SQL: once the transaction commits, `cache.add` (Redis in production, shared by every
+    web process and worker) lets the first change of a window through and drops the others. The
+    event carries the window so the page can wait it out before fetching (no change is missed).
+    """
+    if campaign_id is None:
+        return
+
+    def _send() -> None:
+        try:
+            first = cache.add(stats_window_key(campaign_id), 1, timeout=STATS_WINDOW_SECONDS)
+        except Exception:  # the cache is down: an extra refresh beats a stale dashboard
+            logger.exception("live stats window for campaign %s could not be checked", campaign_id)
+            first = True
+        if first:
+            message = {
+                "type": "live.event",
+                "event": "stats_changed",
+                "payload": {"campaign_id": campaign_id, "window": STATS_WINDOW_SECONDS},
+            }
+            _group_send(campaign_group(campaign_id), message, "stats_changed")
+
+    transaction.on_commit(_send)
+
+
+def disconnect_texter_on_commit(*, user_id: int) -> None:
+    """Ask the user's texter websockets to check their membership again and close if they lost it."""
+    _send_on_commit(texter_group(user_id), {"type": "membership.revoked"}, "membership_revoked")
 
 
 REASSIGNED_IDS_LIMIT = 500

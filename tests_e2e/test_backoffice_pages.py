@@ -16,6 +16,7 @@ from campaigns.models import Campaign, Contact, ContactStatus, ImportJob, Intera
 from campaigns.services import contacts_assign, script_add_answer, script_set_first_message
 from spoke.testing import PASSWORD, MembershipFactory, UserFactory
 from tests_e2e.conftest import (
+    deliver_inbound,
     log_in,
     screenshot,
     wait_until_interactive,
@@ -229,3 +230,14 @@ def test_dashboard_and_campaign_list(busy_campaign: Campaign, draft: Campaign, l
     page.goto(f"{live_url}/admin/campaigns/campaign/")
     expect(page.locator("#result_list")).to_contain_text("Early vote")
     screenshot(page, "backoffice-campaigns")
+
+
+def test_dashboard_numbers_follow_a_reply_without_polling(busy_campaign: Campaign, live_url: str, page: Page) -> None:
+    _admin(page, live_url, f"/admin/campaigns/campaign/{busy_campaign.pk}/results/")
+    expect(page.locator("[data-live-status]")).to_have_text("Live")
+    replies = page.locator("#headline li", has_text="replies").locator("strong")
+    expect(replies).to_have_text("3")
+    cell = Contact.objects.filter(campaign=busy_campaign).order_by("id").values_list("cell", flat=True)[0]
+    deliver_inbound(live_url, from_number=cell, body="I voted early!", sid="SMe2edashboard1")
+    # The fallback poll is a minute away: the stats_changed event brings it, a window later.
+    expect(replies).to_have_text("4", timeout=8_000)

@@ -3,7 +3,8 @@
 Events are published to a texter's own group only (a reply to one of their contacts, counts of
 their assignments), so a socket never hears about another texter's work. A user who is no
 longer an active member of any organization (suspended everywhere, or removed) is refused:
-they have no texter page to keep live.
+they have no texter page to keep live, and a socket open when that happens is closed
+(`membership_revoked`, sent by the suspension).
 """
 
 from __future__ import annotations
@@ -47,6 +48,11 @@ class TexterConsumer(AsyncJsonWebsocketConsumer):
     async def receive_json(self, content: Any, **kwargs: Any) -> None:
         if isinstance(content, dict) and content.get("type") == "ping":
             await self.send_json({"event": "pong"})
+
+    async def membership_revoked(self, message: dict[str, Any]) -> None:
+        # Suspended: close at once, unless the user still texts for another organization.
+        if not await _is_active_member(self.scope["user"].id):
+            await self.close(code=NO_ORGANIZATION)
 
     async def live_event(self, message: dict[str, Any]) -> None:
         await self.send_json({"event": message["event"], **message["payload"]})

@@ -25,6 +25,7 @@ from django.utils import timezone
 
 from campaigns.models import Contact
 from core import ratelimit
+from core.live import publish_stats_changed
 from texting.errors import ErrorAction, describe
 from texting.events import messages_failed_event_emit
 from texting.models import Message, MessageStatus
@@ -56,12 +57,13 @@ class Claimed:
     attempts: int
     is_opt_out_notice: bool
     organization_id: int | None = None
+    campaign_id: int | None = None
     media_urls: list[str] = field(default_factory=list)
 
 
 CLAIM_COLUMNS = (
     "id, to_number, body, messaging_service_sid, from_number, send_before, contact_id, attempts, "
-    "is_opt_out_notice, organization_id"
+    "is_opt_out_notice, organization_id, campaign_id"
 )
 
 
@@ -107,6 +109,7 @@ def _claimed(row: tuple[Any, ...]) -> Claimed:
         attempts=int(row[7]),
         is_opt_out_notice=bool(row[8]),
         organization_id=row[9],
+        campaign_id=row[10],
     )
 
 
@@ -267,6 +270,9 @@ def outbox_send_batch(
             if info is not None and info.action is not ErrorAction.NONE:
                 outcome.error_actions.append((claimed.id, info.code))
     _write_results(list(updates.values()))
+    # The claim returned each message's campaign: one coalesced dashboard event per campaign, no query.
+    for campaign_id in sorted({c.campaign_id for c in batch if c.campaign_id is not None}):
+        publish_stats_changed(campaign_id=campaign_id)
     return outcome
 
 

@@ -30,7 +30,7 @@ from campaigns.services import (
 )
 from core.errors import ApplicationError
 from core.jobs import enqueue_once
-from core.live import publish_on_commit, texter_group
+from core.live import publish_on_commit, publish_stats_changed, texter_group
 from texting.errors import ErrorAction, describe
 from texting.events import message_status_event_emit
 from texting.models import STATUS_RANK, Direction, Message, MessageStatus
@@ -179,6 +179,7 @@ def message_send(
         Contact.objects.filter(pk=contact.pk).update(status=new_status, last_send_key=send_key, updated_at=now)
         contact.status = new_status
         outbox_kick(messaging_service_sid=service_sid)
+        publish_stats_changed(campaign_id=campaign.pk)
     return message
 
 
@@ -336,6 +337,7 @@ def message_receive(*, inbound: InboundSMS) -> Message | None:
         if match is None:
             logger.info("inbound message %s matched no contact; kept as unmatched", message.pk)
             return message
+        publish_stats_changed(campaign_id=match["campaign_id"])
         keyword = _keyword(inbound.body)
         if is_opt_out_reply(inbound.body):
             # The carrier already answered a STOP: texting a confirmation would draw error 21610.
@@ -403,17 +405,21 @@ def message_status_update(*, report: StatusReport) -> bool:
     if new_status == MessageStatus.DELIVERED:
         values["delivered_at"] = timezone.now()
     if report.error_code is None:
-        changed = bool(target.update(**values))
-        message_status_event_emit(sid=report.sid, status=new_status, changed=changed)
-        return changed
+        # UPDATE … RETURNING names the campaign whose dashboard changed, in the one statement.
+        changed_rows = _update_returning(target, values, ["campaign_id"])
+        message_status_event_emit(sid=report.sid, status=new_status, changed=bool(changed_rows))
+        for (campaign_id,) in changed_rows:
+            publish_stats_changed(campaign_id=campaign_id)
+        return bool(changed_rows)
     values["error_code"] = report.error_code
     with transaction.atomic():
         # With an error the contact is needed too: UPDATE … RETURNING saves reading the message again.
-        rows = _update_returning(target, values, ["contact_id", "organization_id", "texter_id"])
+        rows = _update_returning(target, values, ["contact_id", "organization_id", "texter_id", "campaign_id"])
         message_status_event_emit(sid=report.sid, status=new_status, changed=bool(rows))
         if not rows:
             return False
-        contact_id, organization_id, texter_id = rows[0]
+        contact_id, organization_id, texter_id, campaign_id = rows[0]
+        publish_stats_changed(campaign_id=campaign_id)
         if contact_id is not None:
             _error_action(
                 contact_id=contact_id,

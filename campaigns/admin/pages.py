@@ -27,7 +27,7 @@ from accounts.admin_scoping import OrganizationScopedAdmin, acting_user, organiz
 from accounts.models import Role, User
 from campaigns import jobs as campaign_jobs
 from campaigns.importing import FIELD_ALIASES, contacts_import_start
-from campaigns.models import Assignment, Campaign, ContactStatus, ImportJob, JobStatus, Tag
+from campaigns.models import Assignment, Campaign, ContactStatus, ImportJob, InteractionStep, JobStatus, Tag
 from campaigns.scripts import TOP_LEVEL_FIELDS
 from campaigns.selectors import (
     TexterRow,
@@ -64,10 +64,48 @@ class ContactUploadForm(forms.Form):
     )
 
 
+class QuestionSelect(forms.Select):
+    """A select of questions grouped by campaign; each option names its campaign (`data-source`) so
+    the page can offer only the questions of the campaign chosen above it."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.sources: dict[str, int] = {}
+
+    def create_option(
+        self,
+        name: str,
+        value: Any,
+        label: Any,
+        selected: Any,
+        index: int,
+        subindex: int | None = None,
+        attrs: dict[str, Any] | None = None,
+    ) -> dict[str, Any]:
+        option = super().create_option(name, value, label, selected, index, subindex=subindex, attrs=attrs)
+        source = self.sources.get(str(value))
+        if source is not None:
+            option["attrs"]["data-source"] = str(source)
+        return option
+
+
 class ContactsFromCampaignForm(forms.Form):
-    source = forms.ModelChoiceField(queryset=Campaign.objects.none(), label="From campaign")
+    source = forms.ModelChoiceField(
+        queryset=Campaign.objects.none(), label="From campaign", widget=forms.Select(attrs={"data-question-source": ""})
+    )
+    question = forms.TypedChoiceField(
+        coerce=int,
+        empty_value=None,
+        required=False,
+        label="To the question",
+        widget=QuestionSelect,
+        help_text="A question of that campaign's script, or any question.",
+    )
     answer = forms.CharField(
-        required=False, max_length=200, label="Who answered", help_text="Like “Yes”, to any question. Empty: anyone."
+        required=False,
+        max_length=200,
+        label="Who answered",
+        help_text="Like “Yes” (any case). Empty: anyone — or, with a question chosen, anyone who answered it.",
     )
     status = forms.ChoiceField(
         required=False, choices=[("", "Any status"), *ContactStatus.choices], label="With the status"
@@ -78,9 +116,34 @@ class ContactsFromCampaignForm(forms.Form):
         super().__init__(*args, **kwargs)
         source = self.fields["source"]
         tag = self.fields["tag"]
+        question = self.fields["question"]
         assert isinstance(source, forms.ModelChoiceField) and isinstance(tag, forms.ModelChoiceField)
+        assert isinstance(question, forms.TypedChoiceField) and isinstance(question.widget, QuestionSelect)
         source.queryset = Campaign.objects.filter(organization_id=campaign.organization_id).exclude(pk=campaign.pk)
         tag.queryset = Tag.objects.filter(organization_id=campaign.organization_id)
+        steps = (
+            InteractionStep.objects.filter(campaign__organization_id=campaign.organization_id)
+            .exclude(campaign=campaign)
+            .exclude(question="")
+            .select_related("campaign")
+            .order_by("-campaign_id", "id")
+        )
+        groups: dict[int, tuple[str, list[tuple[int, str]]]] = {}
+        for step in steps:
+            label = step.question if len(step.question) <= 80 else f"{step.question[:79]}…"
+            groups.setdefault(step.campaign_id, (str(step.campaign), []))[1].append((step.pk, label))
+            question.widget.sources[str(step.pk)] = step.campaign_id
+        question.choices = [("", "Any question"), *groups.values()]
+
+    def clean(self) -> dict[str, Any]:
+        data = super().clean() or {}
+        source, question = data.get("source"), data.get("question")
+        widget = self.fields["question"].widget
+        assert isinstance(widget, QuestionSelect)
+        if source is not None and question is not None and widget.sources.get(str(question)) != source.pk:
+            problem = f"That question is not in “{source}”'s script: choose one of its questions, or any question."
+            self.add_error("question", problem)
+        return data
 
 
 class CannedImportForm(forms.Form):
@@ -256,7 +319,11 @@ class CampaignPagesAdmin(OrganizationScopedAdmin):
         campaign = self._campaign(request, object_id, self.edit_role)
         form = ContactsFromCampaignForm(request.POST, campaign=campaign)
         if not form.is_valid():
-            messages.error(request, "Choose a campaign of your organization to take contacts from.")
+            if "source" in form.errors:
+                messages.error(request, "Choose a campaign of your organization to take contacts from.")
+            for name, errors in form.errors.items():
+                if name != "source":
+                    messages.error(request, " ".join(str(error) for error in errors))
         else:
             data = form.cleaned_data
             try:
@@ -264,6 +331,7 @@ class CampaignPagesAdmin(OrganizationScopedAdmin):
                     campaign=campaign,
                     source=data["source"],
                     answer=data["answer"],
+                    question_id=data["question"],
                     status=data["status"],
                     tag_id=data["tag"].pk if data["tag"] else None,
                 )

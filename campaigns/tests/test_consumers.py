@@ -74,3 +74,24 @@ async def test_the_asgi_application_routes_the_campaign_socket(owner: User, camp
     await communicator.send_json_to({"type": "ping"})
     assert await communicator.receive_json_from(timeout=2) == {"event": "pong"}
     await communicator.disconnect()
+
+
+async def test_the_dashboard_socket_hears_stats_changed_when_a_reply_arrives(owner: User, campaign: Campaign) -> None:
+    from asgiref.sync import sync_to_async
+
+    from spoke.testing import ContactFactory, MessageFactory
+    from texting.providers.base import InboundSMS
+    from texting.services import message_receive
+
+    contact = await sync_to_async(ContactFactory.create)(campaign=campaign)
+    await sync_to_async(MessageFactory.create)(contact=contact, provider_sid="SMdash1")
+    communicator, connected = await _connect_consumer(owner, campaign.pk)
+    assert connected
+    inbound = InboundSMS(sid="SMdash2", from_number=contact.cell, to_number="+15005550006", body="Count me in")
+    await sync_to_async(message_receive)(inbound=inbound)
+    assert await communicator.receive_json_from(timeout=2) == {
+        "event": "stats_changed",
+        "campaign_id": campaign.pk,
+        "window": 2,
+    }
+    await communicator.disconnect()
