@@ -9,7 +9,6 @@ campaign that is not running.
 
 from __future__ import annotations
 
-from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
 
@@ -19,9 +18,9 @@ from campaigns.models import Contact, ContactStatus
 from campaigns.selectors import campaign_texting_window
 from core.errors import ApplicationError
 from core.live import publish_on_commit, texter_group
-from texting.models import Direction, Message, MessageStatus
-from texting.segments import clean_text, segment_count
-from texting.services import contact_timezone_name, messaging_service_for, outbox_kick
+from texting.models import Message
+from texting.segments import clean_text
+from texting.services import contact_timezone_name, outbound_message_queue, outbox_kick
 
 
 def review_message_send(*, acting_user: User, contact_id: int, body: str) -> Message:
@@ -48,21 +47,8 @@ def review_message_send(*, acting_user: User, contact_id: int, body: str) -> Mes
         body = clean_text(body).strip()
         if not body:
             raise ApplicationError("Write a message before sending.")
-        service_sid = messaging_service_for(campaign)
-        message = Message.objects.create(
-            organization_id=campaign.organization_id,
-            campaign_id=campaign.pk,
-            contact=contact,
-            texter=acting_user,
-            direction=Direction.OUTBOUND,
-            body=body,
-            segments=segment_count(body),
-            status=MessageStatus.QUEUED,
-            provider=settings.SMS_BACKEND,
-            to_number=contact.cell,
-            messaging_service_sid=service_sid,
-            send_before=window.closes_at(now, tz),
-            queued_at=now,
+        message = outbound_message_queue(
+            contact=contact, sender=acting_user, body=body, send_before=window.closes_at(now, tz), now=now
         )
         # An answered conversation no longer waits for a reply; a first message starts one.
         new_status = ContactStatus.MESSAGED if contact.status == ContactStatus.NEEDS_MESSAGE else ContactStatus.CONVO
@@ -70,5 +56,5 @@ def review_message_send(*, acting_user: User, contact_id: int, body: str) -> Mes
         contact.status = new_status
         if contact.assignment is not None:
             publish_on_commit(texter_group(contact.assignment.texter_id), "contact_changed", contact_id=contact.pk)
-        outbox_kick(messaging_service_sid=service_sid)
+        outbox_kick(messaging_service_sid=message.messaging_service_sid)
     return message

@@ -158,29 +158,50 @@ def message_send(
         body = clean_text(body).strip()
         if not body:
             raise ApplicationError("Write a message before sending.", code="empty")
-        service_sid = messaging_service_for(campaign)
-        message = Message.objects.create(
-            organization_id=campaign.organization_id,
-            campaign_id=campaign.pk,
+        message = outbound_message_queue(
             contact=contact,
-            texter=texter,
-            direction=Direction.OUTBOUND,
+            sender=texter,
             body=body,
-            segments=segment_count(body),
-            status=MessageStatus.QUEUED,
-            provider=settings.SMS_BACKEND,
-            to_number=contact.cell,
-            messaging_service_sid=service_sid,
             send_before=window.closes_at(now, tz),
-            queued_at=now,
-            is_opt_out_notice=opt_out_notice,
+            now=now,
+            opt_out_notice=opt_out_notice,
         )
         new_status = ContactStatus.CLOSED if opt_out_notice else NEXT_STATUS[ContactStatus(contact.status)]
         Contact.objects.filter(pk=contact.pk).update(status=new_status, last_send_key=send_key, updated_at=now)
         contact.status = new_status
-        outbox_kick(messaging_service_sid=service_sid)
+        outbox_kick(messaging_service_sid=message.messaging_service_sid)
         publish_stats_changed(campaign_id=campaign.pk)
     return message
+
+
+def outbound_message_queue(
+    *,
+    contact: Contact,
+    sender: User,
+    body: str,
+    send_before: dt.datetime | None,
+    now: dt.datetime,
+    opt_out_notice: bool = False,
+) -> Message:
+    """Insert `body` to the contact as a queued outbound message (one statement). Call inside the
+    transaction that holds the contact's lock, after every check; the caller kicks the outbox."""
+    campaign = contact.campaign
+    return Message.objects.create(
+        organization_id=campaign.organization_id,
+        campaign_id=campaign.pk,
+        contact=contact,
+        texter=sender,
+        direction=Direction.OUTBOUND,
+        body=body,
+        segments=segment_count(body),
+        status=MessageStatus.QUEUED,
+        provider=settings.SMS_BACKEND,
+        to_number=contact.cell,
+        messaging_service_sid=messaging_service_for(campaign),
+        send_before=send_before,
+        queued_at=now,
+        is_opt_out_notice=opt_out_notice,
+    )
 
 
 def outbox_kick(*, messaging_service_sid: str) -> None:
