@@ -7,13 +7,11 @@ organization's organizer included) is refused as if the campaign did not exist.
 
 from __future__ import annotations
 
-from typing import Any
-
 from channels.db import database_sync_to_async
-from channels.generic.websocket import AsyncJsonWebsocketConsumer
 
 from accounts.models import ORGANIZER_ROLES, Membership, User
 from campaigns.models import Campaign
+from core.consumers import LiveGroupConsumer
 from core.live import campaign_group
 
 
@@ -28,26 +26,11 @@ def organizer_may_watch(*, user: User, campaign_id: int) -> bool:
     return Membership.objects.filter(user=user, organization_id=organization_id, role__in=ORGANIZER_ROLES).exists()
 
 
-class CampaignConsumer(AsyncJsonWebsocketConsumer):
-    group: str | None = None
-
+class CampaignConsumer(LiveGroupConsumer):
     async def connect(self) -> None:
         user = self.scope.get("user")
         campaign_id = int(self.scope["url_route"]["kwargs"]["campaign_id"])
         if user is None or not await database_sync_to_async(organizer_may_watch)(user=user, campaign_id=campaign_id):
             await self.close(code=4403)
             return
-        self.group = campaign_group(campaign_id)
-        await self.channel_layer.group_add(self.group, self.channel_name)
-        await self.accept()
-
-    async def disconnect(self, code: int) -> None:
-        if self.group is not None:
-            await self.channel_layer.group_discard(self.group, self.channel_name)
-
-    async def receive_json(self, content: Any, **kwargs: Any) -> None:
-        if isinstance(content, dict) and content.get("type") == "ping":
-            await self.send_json({"event": "pong"})
-
-    async def live_event(self, message: dict[str, Any]) -> None:
-        await self.send_json({"event": message["event"], **message["payload"]})
+        await self.join(campaign_group(campaign_id))

@@ -1,0 +1,31 @@
+"""The websocket side of core.live: a consumer joined to one group that forwards its events."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from channels.generic.websocket import AsyncJsonWebsocketConsumer
+
+
+class LiveGroupConsumer(AsyncJsonWebsocketConsumer):
+    """Subclasses check access in `connect` and then `await self.join(group)`. Pages send
+    {"type": "ping"} to keep the connection alive and get {"event": "pong"}; every event
+    published with core.live.publish_on_commit reaches them as {"event": ..., **payload}."""
+
+    group: str | None = None
+
+    async def join(self, group: str) -> None:
+        self.group = group
+        await self.channel_layer.group_add(group, self.channel_name)
+        await self.accept()
+
+    async def disconnect(self, code: int) -> None:
+        if self.group is not None:
+            await self.channel_layer.group_discard(self.group, self.channel_name)
+
+    async def receive_json(self, content: Any, **kwargs: Any) -> None:
+        if isinstance(content, dict) and content.get("type") == "ping":
+            await self.send_json({"event": "pong"})
+
+    async def live_event(self, message: dict[str, Any]) -> None:
+        await self.send_json({"event": message["event"], **message["payload"]})
