@@ -351,6 +351,10 @@ def outbox_schedule_retry(*, messaging_service_sid: str, when: dt.datetime) -> N
     from core.jobs import enqueue_at
     from texting.jobs import drain_outbox
 
+    # RQ's scheduler keeps whole seconds (it truncates): a drain for 12:00:05.7 would run at
+    # 12:00:05, find nothing due yet and schedule nothing more. Round up instead.
+    if when.microsecond:
+        when = when.replace(microsecond=0) + dt.timedelta(seconds=1)
     enqueue_at(
         drain_outbox,
         when=when,

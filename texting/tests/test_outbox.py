@@ -163,6 +163,20 @@ def test_transient_failure_is_put_back_with_a_backoff_and_a_drain_scheduled(
     ]
 
 
+def test_a_retry_due_within_a_second_is_scheduled_for_the_next_whole_second(
+    contact: Contact, provider: ScriptedProvider, scheduled: list[dict[str, object]]
+) -> None:
+    # RQ's scheduler truncates to whole seconds: a drain at 15:00:05 would find the message due at
+    # 15:00:05.25 not yet due and stop. The drain is scheduled for 15:00:06 instead.
+    provider.failures["busy"] = ProviderError("429", kind=FailureKind.TRANSIENT, code=20429)
+    message = queued(contact, body="busy")
+    with time_machine.travel(dt.datetime(2026, 3, 2, 15, 0, 0, 250_000, tzinfo=dt.UTC), tick=False):
+        outbox_drain(messaging_service_sid="")
+    message.refresh_from_db()
+    assert message.next_attempt_at == dt.datetime(2026, 3, 2, 15, 0, 5, 250_000, tzinfo=dt.UTC)
+    assert [c["when"] for c in scheduled] == [dt.datetime(2026, 3, 2, 15, 0, 6, tzinfo=dt.UTC)]
+
+
 def test_a_message_waiting_for_its_backoff_is_not_claimed_before_it_is_due(contact: Contact) -> None:
     now = timezone.now()
     waiting = queued(contact, body="later", next_attempt_at=now + dt.timedelta(seconds=30))
