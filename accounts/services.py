@@ -110,11 +110,14 @@ def membership_set(*, organization: Organization, user: User, role: str) -> Memb
 @transaction.atomic
 def membership_remove(*, membership: Membership, acting_user: User) -> None:
     """Take the person out of the organization; their back-office access (`is_staff`) follows the
-    roles they keep elsewhere. Refuses to remove the organization's last owner."""
+    roles they keep elsewhere. Their unsent contacts go back to the pool; conversations waiting for
+    their reply stay under their name for organizers to reassign. Refuses to remove the last owner."""
     _lock_organization(membership.organization_id)
     # The saved role decides, not the instance's: an inline row may carry an edited role.
     if _is_sole_owner(membership.organization_id, membership.user_id):
         raise ApplicationError(OWNER_NEEDED, code="last_owner")
+    # Like a suspension: their unsent contacts go back to the pool and their pages close at once.
+    texter_assignments_release(organization_id=membership.organization_id, user_id=membership.user_id)
     membership.delete()
     owner_staff_sync(user=membership.user)
     logger.info(

@@ -15,7 +15,7 @@ from django.test import Client
 from django.urls import reverse
 
 from accounts.models import Membership, Organization, Role, User
-from accounts.services import membership_set
+from accounts.services import membership_remove, membership_set
 from campaigns.models import Assignment, Campaign, Contact, ContactStatus
 from spoke.testing import AssignmentFactory, CampaignFactory, ContactFactory, MembershipFactory
 from texting.consumers import NO_ORGANIZATION, TexterConsumer
@@ -140,3 +140,17 @@ def test_restoring_does_not_give_the_contacts_back(
     membership.refresh_from_db()
     assert membership.role == Role.TEXTER
     assert Contact.objects.filter(pk__in=[c.pk for c in work["unsent"]], assignment__isnull=True).count() == 2
+
+
+@pytest.mark.django_db
+def test_removing_a_member_returns_their_unsent_contacts_too(
+    admin_user: User, texter: User, organization: Organization, work: dict[str, Any]
+) -> None:
+    membership_remove(membership=Membership.objects.get(user=texter, organization=organization), acting_user=admin_user)
+    for contact in work["unsent"]:
+        contact.refresh_from_db()
+        assert contact.assignment_id is None
+    for name in ("waiting", "elsewhere"):
+        kept = work[name]
+        kept.refresh_from_db()
+        assert kept.assignment is not None and kept.assignment.texter_id == texter.pk, name
