@@ -275,25 +275,26 @@ def optout_create(
 
 
 @transaction.atomic
-def optout_remove(*, organization: Organization, cell: str, reason: str, acting_user: User | None) -> bool:
+def optout_remove(*, organization: Organization | int, cell: str, reason: str, acting_user: User | None) -> bool:
     """Opt a cell back in. Requires a reason; the audit trail keeps both events."""
     if not reason.strip():
         raise ApplicationError("Say why this person is opted back in (for example “texted START”).")
+    org_id = organization if isinstance(organization, int) else organization.pk
     cell = normalize_cell(cell) or cell.strip()
-    deleted, _ = OptOut.objects.filter(organization=organization, cell=cell).delete()
+    deleted, _ = OptOut.objects.filter(organization_id=org_id, cell=cell).delete()
     if not deleted:
         return False
     OptOutEvent.objects.create(
-        organization=organization,
+        organization_id=org_id,
         cell=cell,
         action=OptOutEvent.Action.OPT_IN,
         source=OptOutSource.KEYWORD if acting_user is None else OptOutSource.ORGANIZER,
         reason=reason,
         created_by=acting_user,
     )
-    event_emit(organization_id=organization.pk, event=Event.OPTOUT_REMOVED, payload={"cell": cell, "reason": reason})
+    event_emit(organization_id=org_id, event=Event.OPTOUT_REMOVED, payload={"cell": cell, "reason": reason})
     # Contacts stay closed: an organizer reopens a conversation deliberately.
-    Contact.objects.filter(campaign__organization=organization, cell=cell).update(
+    Contact.objects.filter(campaign__organization_id=org_id, cell=cell).update(
         is_opted_out=False, updated_at=timezone.now()
     )
     return True

@@ -365,7 +365,12 @@ def message_receive(*, inbound: InboundSMS) -> Message | None:
             optout_create(organization=match["organization_id"], cell=inbound.from_number, source=OptOutSource.KEYWORD)
         else:
             if keyword in OPT_IN_KEYWORDS:
-                _opt_back_in(organization_id=match["organization_id"], cell=inbound.from_number, keyword=keyword)
+                optout_remove(
+                    organization=match["organization_id"],
+                    cell=inbound.from_number,
+                    reason=f"texted {keyword}",
+                    acting_user=None,
+                )
             Contact.objects.filter(pk=match["contact_id"], is_opted_out=False).update(
                 status=ContactStatus.NEEDS_RESPONSE, updated_at=now
             )
@@ -379,13 +384,6 @@ def message_receive(*, inbound: InboundSMS) -> Message | None:
                 message_id=message.pk,
             )
     return message
-
-
-def _opt_back_in(*, organization_id: int, cell: str, keyword: str) -> None:
-    from accounts.models import Organization
-
-    organization = Organization.objects.get(pk=organization_id)
-    optout_remove(organization=organization, cell=cell, reason=f"texted {keyword}", acting_user=None)
 
 
 PROVIDER_STATUS = {
