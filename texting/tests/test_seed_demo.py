@@ -8,6 +8,7 @@ from django.test import Client
 
 from accounts.models import Membership, Organization, Role, User
 from campaigns.models import Assignment, Campaign, Contact, ContactStatus, InteractionStep
+from campaigns.services import first_message_warnings
 from texting.models import Direction, Message
 
 pytestmark = pytest.mark.django_db
@@ -65,3 +66,10 @@ def test_demo_replies_came_through_the_inbound_path() -> None:
     replies = Message.objects.filter(direction=Direction.INBOUND)
     assert replies.count() == 6
     assert not replies.filter(contact__isnull=True).exists()
+
+
+def test_demo_first_message_passes_the_editors_own_checks() -> None:
+    call_command("seed_demo")
+    campaign = Campaign.objects.get(title__startswith="Get out the vote")
+    root = InteractionStep.objects.get(campaign=campaign, parent__isnull=True)
+    assert first_message_warnings(script=root.script, organization_name=campaign.organization.name) == []

@@ -88,7 +88,7 @@ class Command(BaseCommand):
             campaign=campaign,
             script=(
                 "Hi {firstName}, this is {texterFirstName} with Spoke Demo. Can we count on your vote on "
-                "Tuesday? (Demo: this text says autorespond, so the fake phone company replies.)"
+                "Tuesday? Reply STOP to opt out. (Demo: autorespond makes the fake phone company reply.)"
             ),
             question="Can we count on your vote?",
         )
