@@ -89,7 +89,11 @@ class WebhookDelivery(models.Model):
     class Meta:
         verbose_name_plural = "webhook deliveries"
         ordering = ["-id"]
-        indexes = [models.Index(fields=["endpoint", "-id"], name="webhookdelivery_endpoint")]
+        indexes = [
+            models.Index(fields=["endpoint", "-id"], name="webhookdelivery_endpoint"),
+            # The daily prune of old finished deliveries (integrations.services.deliveries_prune).
+            models.Index(fields=["created_at"], name="webhookdelivery_created"),
+        ]
 
     def __str__(self) -> str:
         return f"{self.event} → {self.endpoint_id} ({self.status})"

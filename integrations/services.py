@@ -226,4 +226,29 @@ def deliveries_retry_due(*, now: dt.datetime | None = None) -> int:
     return len(due)
 
 
-__all__ = ["Event", "deliveries_create", "delivery_attempt", "endpoint_create", "endpoint_send_test"]
+def deliveries_prune(*, now: dt.datetime | None = None, batch_size: int = 5000) -> int:
+    """Delete finished deliveries (delivered or given up) older than WEBHOOK_DELIVERY_KEEP_DAYS.
+
+    Deliveries still waiting or retrying are kept whatever their age. Deleted in batches, so a
+    large backlog never holds a long lock on the log.
+    """
+    if settings.WEBHOOK_DELIVERY_KEEP_DAYS <= 0:
+        return 0
+    cutoff = (now or timezone.now()) - dt.timedelta(days=settings.WEBHOOK_DELIVERY_KEEP_DAYS)
+    finished = WebhookDelivery.objects.filter(
+        created_at__lt=cutoff, status__in=[DeliveryStatus.SUCCEEDED, DeliveryStatus.FAILED]
+    )
+    deleted = 0
+    while batch := list(finished.values_list("pk", flat=True)[:batch_size]):
+        deleted += WebhookDelivery.objects.filter(pk__in=batch).delete()[0]
+    return deleted
+
+
+__all__ = [
+    "Event",
+    "deliveries_create",
+    "deliveries_prune",
+    "delivery_attempt",
+    "endpoint_create",
+    "endpoint_send_test",
+]

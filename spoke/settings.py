@@ -304,6 +304,8 @@ SPECTACULAR_SETTINGS = {
 WEBHOOK_TIMEOUT_SECONDS = env_int("WEBHOOK_TIMEOUT_SECONDS", 10)
 WEBHOOK_MAX_ATTEMPTS = env_int("WEBHOOK_MAX_ATTEMPTS", 8)
 WEBHOOK_RETRY_BASE_SECONDS = env_int("WEBHOOK_RETRY_BASE_SECONDS", 30)
+# Delivered or given-up deliveries older than this are deleted from the log (0: keep forever).
+WEBHOOK_DELIVERY_KEEP_DAYS = env_int("WEBHOOK_DELIVERY_KEEP_DAYS", 30)
 # Off in production: endpoints must resolve to public addresses (no private network, no metadata IP).
 WEBHOOK_ALLOW_PRIVATE_ADDRESSES = env_bool("WEBHOOK_ALLOW_PRIVATE_ADDRESSES", not PRODUCTION)
 INVITE_MAX_AGE_DAYS = env_int("INVITE_MAX_AGE_DAYS", 14)

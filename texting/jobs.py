@@ -6,6 +6,7 @@ separate `rq cron` process), so `sweep_outbox` schedules its next run itself. Ea
 naming its time slot (`sweep-outbox-<slot>`): every worker that starts, and every run, schedules
 the next slot, and the same id schedules it once, so there is one sweep per interval however
 many workers run, and a new run never overwrites the record of the one that is running.
+The sweep also prunes the webhook delivery log, at most once an hour.
 """
 
 from __future__ import annotations
@@ -14,8 +15,10 @@ import datetime as dt
 import logging
 
 from django.conf import settings
+from django.core.cache import cache
 
 from core.jobs import enqueue_at
+from integrations.services import deliveries_prune
 from texting.outbox import outbox_drain, outbox_sweep
 
 logger = logging.getLogger(__name__)
@@ -28,9 +31,10 @@ def drain_outbox(*, messaging_service_sid: str) -> int:
 def sweep_outbox() -> dict[str, int]:
     try:
         result = outbox_sweep()
+        pruned = deliveries_prune() if cache.add("webhook-deliveries-pruned", 1, timeout=3600) else 0
     finally:
         sweeper_schedule()
-    return {"kicked": len(result.kicked), "stuck": result.stuck}
+    return {"kicked": len(result.kicked), "stuck": result.stuck, "webhook_deliveries_pruned": pruned}
 
 
 def sweeper_schedule(*, now: dt.datetime | None = None) -> str | None:

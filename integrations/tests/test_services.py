@@ -17,6 +17,7 @@ from core.errors import ApplicationError
 from integrations.models import DeliveryStatus, Event, WebhookDelivery, WebhookEndpoint
 from integrations.services import (
     deliveries_create,
+    deliveries_prune,
     deliveries_retry_due,
     endpoint_create,
     endpoint_send_test,
@@ -225,3 +226,45 @@ def test_address_check_accepts_public_and_refuses_metadata_addresses(settings: S
     assert address_refused("https://93.184.215.14/hook") == ""
     settings.WEBHOOK_ALLOW_PRIVATE_ADDRESSES = True
     assert address_refused("http://127.0.0.1/hook") == ""
+
+
+def _delivery(endpoint: WebhookEndpoint, *, status: str, age_days: int) -> WebhookDelivery:
+    delivery = WebhookDelivery.objects.create(endpoint=endpoint, event=Event.TAG_APPLIED, payload={}, status=status)
+    WebhookDelivery.objects.filter(pk=delivery.pk).update(created_at=timezone.now() - dt.timedelta(days=age_days))
+    return delivery
+
+
+def test_old_finished_deliveries_are_pruned_and_waiting_ones_kept(
+    endpoint: WebhookEndpoint, settings: SettingsWrapper
+) -> None:
+    settings.WEBHOOK_DELIVERY_KEEP_DAYS = 30
+    old_done = [_delivery(endpoint, status=s, age_days=31) for s in (DeliveryStatus.SUCCEEDED, DeliveryStatus.FAILED)]
+    kept = [
+        _delivery(endpoint, status=DeliveryStatus.SUCCEEDED, age_days=29),
+        _delivery(endpoint, status=DeliveryStatus.RETRYING, age_days=40),
+        _delivery(endpoint, status=DeliveryStatus.PENDING, age_days=40),
+    ]
+    assert deliveries_prune(batch_size=1) == 2  # batches loop until nothing is left
+    remaining = set(WebhookDelivery.objects.values_list("pk", flat=True))
+    assert remaining == {d.pk for d in kept}
+    assert not remaining & {d.pk for d in old_done}
+
+
+def test_keep_days_zero_keeps_the_whole_log(endpoint: WebhookEndpoint, settings: SettingsWrapper) -> None:
+    settings.WEBHOOK_DELIVERY_KEEP_DAYS = 0
+    _delivery(endpoint, status=DeliveryStatus.SUCCEEDED, age_days=400)
+    assert deliveries_prune() == 0
+    assert WebhookDelivery.objects.count() == 1
+
+
+def test_retry_webhooks_command_also_prunes_the_log(endpoint: WebhookEndpoint, settings: SettingsWrapper) -> None:
+    import io
+
+    from django.core.management import call_command
+
+    settings.WEBHOOK_DELIVERY_KEEP_DAYS = 30
+    _delivery(endpoint, status=DeliveryStatus.SUCCEEDED, age_days=31)
+    out = io.StringIO()
+    call_command("retry_webhooks", stdout=out)
+    assert "Deleted 1 finished deliveries older than 30 days." in out.getvalue()
+    assert not WebhookDelivery.objects.exists()

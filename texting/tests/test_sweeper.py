@@ -102,7 +102,7 @@ def test_a_starting_worker_seeds_the_sweeper(rq_on_redis: Redis) -> None:
 @pytest.mark.django_db(transaction=True)
 def test_each_sweep_schedules_the_next(rq_on_redis: Redis) -> None:
     result = sweep_outbox()
-    assert result == {"kicked": 0, "stuck": 0}
+    assert result == {"kicked": 0, "stuck": 0, "webhook_deliveries_pruned": 0}
     assert len(_scheduled_sweeps()) == 1
 
 
@@ -114,3 +114,22 @@ def test_a_sweep_run_by_a_worker_re_kicks_a_drain_redis_lost(rq_on_redis: Redis,
     SimpleWorker([queue], connection=queue.connection).work(burst=True)  # the sweep, then the drain it kicked
     forgotten.refresh_from_db()
     assert forgotten.status == MessageStatus.DELIVERED
+
+
+def test_the_sweep_prunes_the_webhook_delivery_log_at_most_once_an_hour(organization, settings) -> None:  # type: ignore[no-untyped-def]
+    from integrations.models import DeliveryStatus, WebhookDelivery, WebhookEndpoint
+
+    settings.WEBHOOK_DELIVERY_KEEP_DAYS = 30
+    endpoint = WebhookEndpoint.objects.create(organization=organization, url="https://example.org/hook", events=[])
+
+    def old_delivery() -> None:
+        delivery = WebhookDelivery.objects.create(
+            endpoint=endpoint, event="tag.applied", payload={}, status=DeliveryStatus.SUCCEEDED
+        )
+        WebhookDelivery.objects.filter(pk=delivery.pk).update(created_at=timezone.now() - dt.timedelta(days=31))
+
+    old_delivery()
+    assert sweep_outbox()["webhook_deliveries_pruned"] == 1
+    old_delivery()
+    assert sweep_outbox()["webhook_deliveries_pruned"] == 0  # within the hour: left for the next prune
+    assert WebhookDelivery.objects.count() == 1
