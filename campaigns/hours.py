@@ -62,7 +62,7 @@ def _known_zones() -> frozenset[str]:
     return frozenset(available_timezones())
 
 
-@lru_cache(maxsize=512)
+@lru_cache(maxsize=1024)
 def zone(name: str) -> ZoneInfo:
     try:
         return ZoneInfo(name)
@@ -72,6 +72,21 @@ def zone(name: str) -> ZoneInfo:
 
 def is_valid_timezone(name: str) -> bool:
     return name in _known_zones()
+
+
+def open_timezone_names(*, window: TextingWindow, fallback: str, now: dt.datetime) -> list[str]:
+    """Every timezone value a contact may hold ("" meaning `fallback`) whose texting window is open
+    now: a filter on the stored column that needs no look at the contacts themselves."""
+    # Windows open and close on whole local hours, and every offset is whole minutes.
+    return list(_open_timezone_names(window, fallback, now.astimezone(dt.UTC).replace(second=0, microsecond=0)))
+
+
+@lru_cache(maxsize=64)
+def _open_timezone_names(window: TextingWindow, fallback: str, minute: dt.datetime) -> tuple[str, ...]:
+    names = [name for name in sorted(_known_zones()) if window.is_open(minute, zone(name))]
+    if window.is_open(minute, zone(fallback)):
+        names.append("")
+    return tuple(names)
 
 
 @lru_cache(maxsize=1)
