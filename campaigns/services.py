@@ -242,7 +242,7 @@ def _pool_assign_in_one_statement(
         )
         SELECT assignment_id, COUNT(*) FROM given GROUP BY assignment_id
     """  # noqa: S608
-    params = [
+    params: list[Any] = [
         campaign.pk,
         ContactStatus.NEEDS_MESSAGE.value,
         total - 1,
@@ -575,7 +575,7 @@ def contacts_request_more(*, assignment: Assignment, now: dt.datetime | None = N
     return assigned
 
 
-def _contacts_claim(*, claim: QuerySet[Contact, dict[str, Any]], assignment: Assignment, now: dt.datetime) -> int:
+def _contacts_claim(*, claim: QuerySet[Contact, Any], assignment: Assignment, now: dt.datetime) -> int:
     """Give the contacts `claim` selects to `assignment` in one statement; returns how many.
 
     The claim is a materialized CTE: as a plain `IN (SELECT … LIMIT n FOR UPDATE SKIP LOCKED)`

@@ -48,8 +48,8 @@ class Command(BaseCommand):
                                 f"{pair!r}: write EMAIL=COUNT, like ada@example.org=200 (or use --split)."
                             )
                         wanted.append((self._texter(target, email), int(count)))
-                    given = contacts_assign_many(campaign=target, counts=wanted)
-                    results = [(person, given[person.pk]) for person in dict.fromkeys(person for person, _ in wanted)]
+                    shares = contacts_assign_many(campaign=target, counts=wanted)
+                    results = [(person, shares[person.pk]) for person in dict.fromkeys(person for person, _ in wanted)]
         except ApplicationError as error:
             raise CommandError(error.message) from error
         for person, given in results:
