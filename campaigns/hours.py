@@ -62,7 +62,7 @@ def _known_zones() -> frozenset[str]:
     return frozenset(available_timezones())
 
 
-@lru_cache(maxsize=512)
+@lru_cache(maxsize=1024)
 def zone(name: str) -> ZoneInfo:
     try:
         return ZoneInfo(name)
@@ -74,25 +74,68 @@ def is_valid_timezone(name: str) -> bool:
     return name in _known_zones()
 
 
-@lru_cache(maxsize=100_000)
-def timezone_from_zip(zip_code: str) -> str | None:
-    head = (zip_code or "").strip().split("-", 1)[0][:5]
-    if not (head.isascii() and head.isdigit()) or len(head) < 3:
-        return None
-    # Spreadsheets drop leading zeros: New England's 02108 arrives as 2108, Puerto Rico's 00901 as 901.
-    five = head.zfill(5)
-    try:
-        matches = zipcodes.matching(five)
-    except (TypeError, ValueError):
-        return None
-    if not matches:
-        return None
-    name = matches[0].get("timezone") or ""
-    return name if is_valid_timezone(name) else None
+def open_timezone_names(*, window: TextingWindow, fallback: str, now: dt.datetime) -> list[str]:
+    """Every timezone value a contact may hold ("" meaning `fallback`) whose texting window is open
+    now: a filter on the stored column that needs no look at the contacts themselves."""
+    # Windows open and close on whole local hours, and every offset is whole minutes.
+    return list(_open_timezone_names(window, fallback, now.astimezone(dt.UTC).replace(second=0, microsecond=0)))
+
+
+@lru_cache(maxsize=64)
+def _open_timezone_names(window: TextingWindow, fallback: str, minute: dt.datetime) -> tuple[str, ...]:
+    names = [name for name in sorted(_known_zones()) if window.is_open(minute, zone(name))]
+    if window.is_open(minute, zone(fallback)):
+        names.append("")
+    return tuple(names)
+
+
+@lru_cache(maxsize=1)
+def _zip_timezones() -> dict[str, str]:
+    """Every 5-digit zip code with a known timezone, built once from `zipcodes`' list: an import
+    looks up a million zips, and `zipcodes.matching` scans the whole list on every call."""
+    timezones: dict[str, str] = {}
+    for entry in zipcodes.list_all():
+        name = entry.get("timezone") or ""
+        if is_valid_timezone(name):
+            timezones.setdefault(entry["zip_code"], name)
+    return timezones
 
 
 @lru_cache(maxsize=10_000)
-def timezone_from_cell(cell: str) -> str | None:
+def _zip_timezone_slow(zip_code: str) -> str | None:
+    head = zip_code.strip().split("-", 1)[0][:5]
+    if not (head.isascii() and head.isdigit()) or len(head) < 3:
+        return None
+    # Spreadsheets drop leading zeros: New England's 02108 arrives as 2108, Puerto Rico's 00901 as 901.
+    return _zip_timezones().get(head.zfill(5))
+
+
+def timezone_from_zip(zip_code: str) -> str | None:
+    # The plain 5-digit zip is one dict lookup; "20001-1234", " 2108" and the like take the slow path.
+    return _zip_timezones().get(zip_code) or (_zip_timezone_slow(zip_code) if zip_code else None)
+
+
+@lru_cache(maxsize=1)
+def _nanp_prefix_timezones() -> tuple[dict[str, str | None], int]:
+    """`phonenumbers`' geographic timezone prefixes of North American numbers ("1202", "1208201"…),
+    each mapped to its zone when it names exactly one, else None; and the longest prefix length.
+
+    Looking up the longest matching prefix of a +1 number gives what `time_zones_for_number` gives
+    for a valid geographic number, without parsing it (a parse costs ~50 µs; an import has millions).
+    """
+    from phonenumbers.tzdata import TIMEZONE_DATA
+
+    prefixes: dict[str, str | None] = {}
+    for prefix, zones in TIMEZONE_DATA.items():
+        # The bare country code lists every NANP zone: it never tells one.
+        if prefix.startswith("1") and len(prefix) > 1:
+            valid = [z for z in zones if is_valid_timezone(z)]
+            prefixes[prefix] = valid[0] if len(valid) == 1 else None
+    return prefixes, max(map(len, prefixes))
+
+
+@lru_cache(maxsize=10_000)
+def _cell_timezone_slow(cell: str) -> str | None:
     try:
         parsed = phonenumbers.parse(cell, "US")
     except phonenumbers.NumberParseException:
@@ -100,6 +143,19 @@ def timezone_from_cell(cell: str) -> str | None:
     zones = [z for z in phone_timezone.time_zones_for_number(parsed) if is_valid_timezone(z)]
     # A number that maps to several zones (most mobile numbers map to the whole country) says nothing.
     return zones[0] if len(zones) == 1 else None
+
+
+def timezone_from_cell(cell: str) -> str | None:
+    """The timezone a number's area code (or exchange) tells, or None when it tells none or several."""
+    if len(cell) == 12 and cell.startswith("+1") and cell[2] in "23456789":
+        prefixes, longest = _nanp_prefix_timezones()
+        digits = cell[1:]
+        for length in range(longest, 1, -1):
+            if (found := prefixes.get(digits[:length], "")) != "":
+                return found
+        # Toll-free, premium and personal numbers (800, 900, 500…) have no place.
+        return None
+    return _cell_timezone_slow(cell)
 
 
 def contact_timezone(*, zip_code: str, cell: str) -> str:

@@ -22,7 +22,6 @@ import re
 import tempfile
 from collections.abc import Iterator
 from dataclasses import asdict, dataclass
-from itertools import islice
 from typing import IO, Any
 
 from django.conf import settings
@@ -125,31 +124,17 @@ class _Columns:
 
     @property
     def kept_indexes(self) -> tuple[int, ...]:
-        """The columns kept for each row, in the order `_read_rows` packs them."""
+        """The columns kept for each row, in the order of `staged_names`."""
         optional = tuple(index for index in (self.zip, self.external_id) if index is not None)
         return (self.first_name, self.last_name, *optional, *self.custom_indexes)
 
     @property
-    def zip_at(self) -> int | None:
-        return 2 if self.zip is not None else None
-
-    @property
-    def external_id_at(self) -> int | None:
-        if self.external_id is None:
-            return None
-        return 3 if self.zip is not None else 2
-
-    @property
-    def custom_at(self) -> int:
-        return 2 + (self.zip is not None) + (self.external_id is not None)
-
-
-# A row's kept values are stored joined by the ASCII unit separator: one string per row takes
-# less than half the memory of a tuple of strings, which matters with a million rows in the dict.
-_SEPARATOR = "\x1f"
-
-# A contact ready to be written: first and last name, cell, zip, external id, custom fields, timezone.
-_NewContact = tuple[str, str, str, str, str, dict[str, str], str]
+    def staged_names(self) -> tuple[str, ...]:
+        """The staging table's columns for the kept values: custom fields are c0, c1, …"""
+        optional = tuple(
+            name for name, index in (("zip", self.zip), ("external_id", self.external_id)) if index is not None
+        )
+        return ("first_name", "last_name", *optional, *(f"c{i}" for i in range(len(self.custom_indexes))))
 
 
 # --- Public services ---------------------------------------------------------------------------
@@ -410,6 +395,7 @@ def _import_job_create(
 def _import(*, job: ImportJob, report: ImportReport) -> None:
     _check_campaign_open(job.campaign)
     rejected: _RejectedRows | None = None
+    staging: _Staging | None = None
     try:
         with job.source_file.open("rb") as source:
             text, counter = _text_stream(source)
@@ -418,17 +404,26 @@ def _import(*, job: ImportJob, report: ImportReport) -> None:
                 header = _first_row(reader)
                 columns = _map_header(header)
                 rejected = _RejectedRows(header)
-                contacts = _read_rows(
-                    job=job, reader=reader, columns=columns, report=report, rejected=rejected, counter=counter
+                staging = _Staging(job_id=job.pk, columns=columns)
+                _read_rows(
+                    job=job,
+                    reader=reader,
+                    columns=columns,
+                    report=report,
+                    rejected=rejected,
+                    counter=counter,
+                    staging=staging,
                 )
         _set_progress(job=job, report=report, percent=_PARSE_PROGRESS_SHARE)
         if report.invalid_cell:
             rejected.save_to(job)
             ImportJob.objects.filter(pk=job.pk).update(rejected_file=job.rejected_file.name)
+        _replace_contacts(job=job, staging=staging, report=report)
     finally:
         if rejected is not None:
             rejected.close()
-    _replace_contacts(job=job, contacts=contacts, columns=columns, report=report)
+        if staging is not None:
+            staging.drop()
 
 
 def _read_rows(
@@ -439,18 +434,21 @@ def _read_rows(
     report: ImportReport,
     rejected: _RejectedRows,
     counter: _CountingReader,
-) -> dict[str, str]:
-    """Read every data row into {cell: packed values}; the last row with a cell wins.
+    staging: _Staging,
+) -> None:
+    """Read every data row into the staging table: valid rows with their cell in E.164 and their
+    timezone, invalid ones into the rejected rows. Nothing is kept in memory past a chunk.
 
     The loop runs once per row of files with millions of them, so it works on locals and does
     only what each row needs; blank rows are recognised only when their cell is empty.
     """
     width = columns.width
     cell_i = columns.cell
+    zip_i = columns.zip
     kept = columns.kept_indexes
-    separators = len(kept) - 1
+    strip = str.strip
+    add = staging.add
     total_bytes = max(job.source_file.size, 1)
-    contacts: dict[str, str] = {}
     rows_total = invalid = 0
     next_progress = PROGRESS_EVERY_ROWS
     for row in reader:
@@ -468,81 +466,216 @@ def _read_rows(
             rejected.add(row, "not a valid cell number" if raw_cell else "no cell number")
         else:
             rows_total += 1
-            packed = _SEPARATOR.join([row[i].strip() for i in kept])
-            if packed.count(_SEPARATOR) != separators or "\x00" in packed:
-                packed = _SEPARATOR.join([_without_control(row[i].strip()) for i in kept])
-            contacts[cell] = packed
+            zip_code = row[zip_i].strip() if zip_i is not None else ""
+            add(
+                (
+                    rows_total,
+                    cell,
+                    contact_timezone(zip_code=zip_code, cell=cell),
+                    *map(strip, map(row.__getitem__, kept)),
+                )
+            )
         if rows_total >= next_progress:
             next_progress += PROGRESS_EVERY_ROWS
             report.rows_total, report.invalid_cell = rows_total, invalid
-            report.duplicates = rows_total - invalid - len(contacts)
             percent = min(counter.bytes_read * _PARSE_PROGRESS_SHARE // total_bytes, _PARSE_PROGRESS_SHARE - 1)
+            staging.flush()
             _set_progress(job=job, report=report, percent=percent)
+    staging.flush()
     report.rows_total, report.invalid_cell = rows_total, invalid
-    # Every valid row either created an entry or replaced an earlier one with the same cell.
-    report.duplicates = rows_total - invalid - len(contacts)
-    return contacts
+
+
+# --- Staging: the file's valid rows in a temporary table, then set-based SQL ---------------------
 
 
 def _without_control(value: str) -> str:
-    # The separator would split the value in two; PostgreSQL text can't hold NUL at all.
-    return value.replace(_SEPARATOR, " ").replace("\x00", "")
+    # PostgreSQL text can't hold NUL; the unit separator, which split values in earlier versions
+    # of the import, becomes a space as it always did.
+    return value.replace("\x1f", " ").replace("\x00", "")
 
 
-def _chunks(contacts: dict[str, str], size: int) -> Iterator[list[tuple[str, str]]]:
-    items = iter(contacts.items())
-    while chunk := list(islice(items, size)):
-        yield chunk
+class _Staging:
+    """One file's valid rows in a temporary table of this database connection, duplicates
+    included: `line` (the row's number in the file), `cell` (E.164), `timezone`, then the kept
+    values as text (`columns.staged_names`).
+
+    On PostgreSQL (psycopg2) the rows go in with COPY and custom fields stay one column each, made
+    into JSON by the database at the end; elsewhere (SQLite) plain INSERTs, with the custom fields
+    as JSON text. The same statements then de-duplicate, drop opted-out and kept cells, and copy
+    what is left into the contacts table. Rows wait in memory only until the next `flush`.
+    """
+
+    def __init__(self, *, job_id: int, columns: _Columns) -> None:
+        self.columns = columns
+        self.table = connection.ops.quote_name(f"import_rows_{job_id}")
+        with connection.cursor() as cursor:
+            self.use_copy = connection.vendor == "postgresql" and hasattr(cursor, "copy_expert")
+        names = columns.staged_names
+        if not self.use_copy and columns.custom_names:
+            names = (*names[: -len(columns.custom_names)], "custom_fields")
+        self.value_names = names
+        self._rows: list[tuple[Any, ...]] = []
+        column_list = ", ".join(f"{name} text NOT NULL" for name in ("cell", "timezone", *names))
+        with connection.cursor() as cursor:
+            cursor.execute(f"DROP TABLE IF EXISTS {self.table}")
+            cursor.execute(f"CREATE TEMPORARY TABLE {self.table} (line integer NOT NULL, {column_list})")
+
+    def add(self, row: tuple[Any, ...]) -> None:
+        self._rows.append(row)
+
+    def flush(self) -> None:
+        if not self._rows:
+            return
+        rows, self._rows = self._rows, []
+        if self.use_copy:
+            _copy_contacts(table=self.table, names=("line", "cell", "timezone", *self.value_names), rows=rows)
+        else:
+            _insert_contacts(table=self.table, columns=self.columns, rows=rows)
+
+    def drop(self) -> None:
+        self._rows = []
+        with connection.cursor() as cursor:
+            cursor.execute(f"DROP TABLE IF EXISTS {self.table}")
+
+    def delete_earlier_duplicates(self) -> int:
+        """Keep only the last row of each cell (the last row wins); returns how many went."""
+        if not self.use_copy:
+            # SQLite has no hash join: an index keeps these lookups from scanning the table.
+            with connection.cursor() as cursor:
+                cursor.execute(f'CREATE INDEX {self.table[:-1]}_cell" ON {self.table} (cell, line)')
+        # A window over the sorted rows: linear-logarithmic however many times a cell repeats.
+        ranked = f"SELECT line, ROW_NUMBER() OVER (PARTITION BY cell ORDER BY line DESC) AS n FROM {self.table}"  # noqa: S608
+        return self._execute(f"DELETE FROM {self.table} WHERE line IN (SELECT line FROM ({ranked}) AS r WHERE n > 1)")  # noqa: S608
+
+    def delete_cells_in(self, *, subquery: str, params: list[Any]) -> int:
+        return self._execute(f"DELETE FROM {self.table} WHERE cell IN ({subquery})", params)  # noqa: S608
+
+    def count_unknown_timezones(self) -> int:
+        with connection.cursor() as cursor:
+            cursor.execute(f"SELECT COUNT(*) FROM {self.table} WHERE timezone = ''")  # noqa: S608
+            return int(cursor.fetchone()[0])
+
+    def insert_contacts(self, *, campaign_id: int, now: datetime.datetime) -> int:
+        """Copy the rows left into the campaign's contacts, in file order; returns how many."""
+        quote = connection.ops.quote_name
+        present = set(self.value_names)
+        values = [
+            f"SUBSTR(first_name, 1, {_NAME_MAX})",
+            f"SUBSTR(last_name, 1, {_NAME_MAX})",
+            "cell",
+            f"SUBSTR(zip, 1, {_ZIP_MAX})" if "zip" in present else "''",
+            f"SUBSTR(external_id, 1, {_EXTERNAL_ID_MAX})" if "external_id" in present else "''",
+        ]
+        params: list[Any] = [campaign_id]
+        custom_names = list(self.columns.custom_names)
+        if not custom_names:
+            values.append("%s")
+            params.append("{}")
+        elif self.use_copy:
+            # jsonb_object takes any number of keys; a repeated header keeps its last column's value.
+            staged = ", ".join(f"c{i}" for i in range(len(custom_names)))
+            values.append(f"jsonb_object(%s::text[], ARRAY[{staged}]::text[])")
+            params.append(custom_names)
+        else:
+            values.append("custom_fields")
+        params += [ContactStatus.NEEDS_MESSAGE.value, False, now, now]
+        fields = ", ".join(quote(_column(name)) for name in _INSERT_FIELDS)
+        return self._execute(
+            f"INSERT INTO {quote(Contact._meta.db_table)} ({fields}) "  # noqa: S608 (our own names only)
+            f"SELECT %s, {', '.join(values)}, timezone, %s, %s, %s, %s FROM {self.table} ORDER BY line",
+            params,
+        )
+
+    def _execute(self, sql: str, params: list[Any] | None = None) -> int:
+        with connection.cursor() as cursor:
+            cursor.execute(sql, params)
+            return int(cursor.rowcount)
 
 
-def _replace_contacts(*, job: ImportJob, contacts: dict[str, str], columns: _Columns, report: ImportReport) -> None:
+# The contact columns the final INSERT … SELECT fills, in order.
+_INSERT_FIELDS = (
+    "campaign",
+    "first_name",
+    "last_name",
+    "cell",
+    "zip",
+    "external_id",
+    "custom_fields",
+    "timezone",
+    "status",
+    "is_opted_out",
+    "created_at",
+    "updated_at",
+)
+
+
+def _column(field_name: str) -> str:
+    field = Contact._meta.get_field(field_name)
+    assert isinstance(field, models.Field) and field.column
+    return field.column
+
+
+def _copy_contacts(*, table: str, names: tuple[str, ...], rows: list[tuple[Any, ...]]) -> None:
+    """Stage rows with PostgreSQL's COPY: no per-value SQL compilation, no INSERT parsing, and a
+    temporary table writes no WAL."""
+    buffer = io.StringIO()
+    csv.writer(buffer).writerows(rows)
+    data = buffer.getvalue()
+    if "\x00" in data or "\x1f" in data:
+        data = _without_control(data)
+    # FORCE_NOT_NULL: an empty value is an empty string, never NULL.
+    column_list = ", ".join(names)
+    with connection.cursor() as cursor:
+        cursor.copy_expert(
+            f"COPY {table} ({column_list}) FROM STDIN WITH (FORMAT csv, FORCE_NOT_NULL ({column_list}))",
+            io.StringIO(data),
+        )
+
+
+def _insert_contacts(*, table: str, columns: _Columns, rows: list[tuple[Any, ...]]) -> None:
+    """Stage rows with plain INSERTs (SQLite, psycopg 3): custom fields become JSON text here."""
+    rows = [tuple(_without_control(v) if isinstance(v, str) else v for v in row) for row in rows]
+    custom_count = len(columns.custom_names)
+    if custom_count:
+        names = columns.custom_names
+        rows = [
+            (*row[:-custom_count], json.dumps(dict(zip(names, row[-custom_count:], strict=True)), ensure_ascii=False))
+            for row in rows
+        ]
+    width = len(rows[0])
+    with connection.cursor() as cursor:
+        cursor.executemany(f"INSERT INTO {table} VALUES ({', '.join(['%s'] * width)})", rows)  # noqa: S608
+
+
+def _replace_contacts(*, job: ImportJob, staging: _Staging, report: ImportReport) -> None:
     if not report.rows_total:
         raise ApplicationError("The file has a header row but no contacts.", code="no_rows")
-    zip_at, external_at, custom_at = columns.zip_at, columns.external_id_at, columns.custom_at
-    custom_names = columns.custom_names
+    # Only the staging table is touched so far: no lock is held while it is de-duplicated.
+    report.duplicates = staging.delete_earlier_duplicates()
+    quote = connection.ops.quote_name
+    contacts, optouts = quote(Contact._meta.db_table), quote(OptOut._meta.db_table)
     with transaction.atomic():
+        if staging.use_copy:
+            # Sorts and hashes over a million rows stay in memory (this transaction only).
+            with connection.cursor() as cursor:
+                cursor.execute("SET LOCAL work_mem = '256MB'")
         # The row lock orders this against campaign_start, which locks the same row.
         campaign = Campaign.objects.select_for_update().get(pk=job.campaign_id)
         _check_campaign_open(campaign)
         _delete_unassigned_contacts(campaign=campaign)
-        # Contacts already handed to a texter are kept; the file's row for such a cell is a duplicate.
-        kept_cells = set(Contact.objects.filter(campaign=campaign).values_list("cell", flat=True))
-        # Read here, in the transaction, so an opt-out made while the file was read still counts.
-        # One query for the organization's whole list: opt-outs are few next to contact lists, and
-        # hundreds of `cell IN (...)` queries cost more than holding them.
-        opted_out = set(
-            OptOut.objects.filter(organization_id=campaign.organization_id)
-            .values_list("cell", flat=True)
-            .iterator(chunk_size=20_000)
+        # Opt-outs are read here, in the transaction, so one made while the file was read counts.
+        report.opted_out = staging.delete_cells_in(
+            subquery=f"SELECT {quote(_optout_column('cell'))} FROM {optouts} "  # noqa: S608
+            f"WHERE {quote(_optout_column('organization'))} = %s",
+            params=[campaign.organization_id],
         )
-        now = timezone.now()
-        for chunk in _chunks(contacts, WRITE_CHUNK_ROWS):
-            batch: list[_NewContact] = []
-            for cell, packed in chunk:
-                if cell in opted_out:
-                    report.opted_out += 1
-                    continue
-                if cell in kept_cells:
-                    report.duplicates += 1
-                    continue
-                values = packed.split(_SEPARATOR)
-                zip_code = values[zip_at][:_ZIP_MAX] if zip_at is not None else ""
-                contact_tz = contact_timezone(zip_code=zip_code, cell=cell)
-                if not contact_tz:
-                    report.timezone_unknown += 1
-                batch.append(
-                    (
-                        values[0][:_NAME_MAX],
-                        values[1][:_NAME_MAX],
-                        cell,
-                        zip_code,
-                        values[external_at][:_EXTERNAL_ID_MAX] if external_at is not None else "",
-                        dict(zip(custom_names, values[custom_at:], strict=True)),
-                        contact_tz,
-                    )
-                )
-            _insert_contacts(campaign_id=campaign.pk, contacts=batch, now=now)
-            report.imported += len(batch)
+        # Contacts already handed to a texter are kept; the file's row for such a cell is a duplicate.
+        report.duplicates += staging.delete_cells_in(
+            subquery=f"SELECT {quote(_column('cell'))} FROM {contacts} WHERE {quote(_column('campaign'))} = %s",  # noqa: S608
+            params=[campaign.pk],
+        )
+        report.timezone_unknown = staging.count_unknown_timezones()
+        report.imported = staging.insert_contacts(campaign_id=campaign.pk, now=timezone.now())
         if not report.imported:
             # Replacing a list with nothing is never what the organizer meant.
             raise ApplicationError(_nothing_imported_message(report), code="nothing_imported")
@@ -554,6 +687,12 @@ def _replace_contacts(*, job: ImportJob, contacts: dict[str, str], columns: _Col
             setattr(job, name, value)
         job.save(update_fields=["status", "progress", "finished_at", "error", *report.as_fields()])
         _publish_progress(job=job, status=JobStatus.DONE)
+
+
+def _optout_column(field_name: str) -> str:
+    field = OptOut._meta.get_field(field_name)
+    assert isinstance(field, models.Field) and field.column
+    return field.column
 
 
 def _delete_unassigned_contacts(*, campaign: Campaign) -> None:
@@ -576,85 +715,6 @@ def _delete_unassigned_contacts(*, campaign: Campaign) -> None:
     sql = f"DELETE FROM {table} WHERE {campaign_column} = %s AND {assignment_column} IS NULL"  # noqa: S608
     with connection.cursor() as cursor:
         cursor.execute(sql, [campaign.pk])
-
-
-def _insert_contacts(*, campaign_id: int, contacts: list[_NewContact], now: datetime.datetime) -> None:
-    if not contacts:
-        return
-    if connection.vendor == "postgresql":
-        with connection.cursor() as cursor:
-            if hasattr(cursor, "copy_expert"):  # psycopg2; psycopg 3 takes the portable path
-                _copy_contacts(cursor=cursor, campaign_id=campaign_id, contacts=contacts, now=now)
-                return
-    Contact.objects.bulk_create(
-        [
-            Contact(
-                campaign_id=campaign_id,
-                first_name=first_name,
-                last_name=last_name,
-                cell=cell,
-                zip=zip_code,
-                external_id=external_id,
-                custom_fields=custom_fields,
-                timezone=contact_tz,
-            )
-            for first_name, last_name, cell, zip_code, external_id, custom_fields, contact_tz in contacts
-        ],
-        batch_size=INSERT_CHUNK_ROWS,
-    )
-
-
-_COPY_FIELDS = (
-    "campaign",
-    "first_name",
-    "last_name",
-    "cell",
-    "zip",
-    "external_id",
-    "custom_fields",
-    "timezone",
-    "status",
-    "is_opted_out",
-    "created_at",
-    "updated_at",
-)
-
-
-def _column(field_name: str) -> str:
-    field = Contact._meta.get_field(field_name)
-    assert isinstance(field, models.Field) and field.column
-    return field.column
-
-
-def _copy_contacts(*, cursor: Any, campaign_id: int, contacts: list[_NewContact], now: datetime.datetime) -> None:
-    """Insert with PostgreSQL's COPY, which skips the ORM's per-value SQL compilation and the
-    INSERT parsing: a 100k-row import takes half the time it takes with bulk_create."""
-    buffer = io.StringIO()
-    # Quoting every value keeps empty strings empty: COPY reads an unquoted empty value as NULL.
-    writer = csv.writer(buffer, quoting=csv.QUOTE_ALL)
-    stamp = now.isoformat()
-    status = ContactStatus.NEEDS_MESSAGE.value
-    for first_name, last_name, cell, zip_code, external_id, custom_fields, contact_tz in contacts:
-        writer.writerow(
-            (
-                campaign_id,
-                first_name,
-                last_name,
-                cell,
-                zip_code,
-                external_id,
-                json.dumps(custom_fields, ensure_ascii=False),
-                contact_tz,
-                status,
-                "f",
-                stamp,
-                stamp,
-            )
-        )
-    buffer.seek(0)
-    quote = connection.ops.quote_name
-    column_list = ", ".join(quote(_column(name)) for name in _COPY_FIELDS)
-    cursor.copy_expert(f"COPY {quote(Contact._meta.db_table)} ({column_list}) FROM STDIN WITH (FORMAT csv)", buffer)
 
 
 def _nothing_imported_message(report: ImportReport) -> str:

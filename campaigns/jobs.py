@@ -44,12 +44,12 @@ def assign_contacts(*, campaign_id: int, wanted: list[list[int]], split_texter_i
     """A large assignment from the texters page: `wanted` is [[texter id, count], ...]."""
     from accounts.models import User
     from campaigns.models import Campaign
-    from campaigns.services import contacts_assign, contacts_split_evenly
+    from campaigns.services import contacts_assign_many, contacts_split_evenly
 
     campaign = Campaign.objects.get(pk=campaign_id)
     people = User.objects.in_bulk([texter_id for texter_id, _ in wanted] + split_texter_ids)
-    for texter_id, count in wanted:
-        contacts_assign(campaign=campaign, texter=people[texter_id], count=count)
+    if wanted:
+        contacts_assign_many(campaign=campaign, counts=[(people[texter_id], count) for texter_id, count in wanted])
     if split_texter_ids:
         contacts_split_evenly(campaign=campaign, texters=[people[pk] for pk in split_texter_ids])
 

@@ -220,14 +220,24 @@ class Contact(models.Model):
 
     class Meta:
         ordering = ["id"]
-        constraints = [models.UniqueConstraint(fields=["campaign", "cell"], name="contact_unique_campaign_cell")]
+        constraints = [
+            # Cell first: the same index finds a cell in one campaign (import, API) and across an
+            # organization's campaigns (opt-outs, review search), so there is no separate cell index
+            # to maintain on every imported and every assigned row.
+            models.UniqueConstraint(fields=["cell", "campaign"], name="contact_unique_cell_campaign")
+        ]
         indexes = [
             # Texter queues: "my contacts in this status", oldest change first.
             models.Index(fields=["assignment", "status", "updated_at"], name="contact_assignment_status"),
-            # Organizer counts and dynamic assignment of the unassigned pool.
+            # Organizer counts by status.
             models.Index(fields=["campaign", "status"], name="contact_campaign_status"),
-            # Opt-outs close every contact with the cell across the organization's campaigns.
-            models.Index(fields=["cell"], name="contact_cell"),
+            # The unassigned pool in id order (assignment, "request more"). Partial: a contact
+            # leaves it when assigned, so assigning a million rows writes nothing here.
+            models.Index(
+                fields=["campaign", "id"],
+                condition=Q(assignment__isnull=True, status="needs_message", is_opted_out=False),
+                name="contact_pool",
+            ),
         ]
 
     def __str__(self) -> str:

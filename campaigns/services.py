@@ -7,7 +7,7 @@ from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from django.db import IntegrityError, transaction
+from django.db import IntegrityError, connection, transaction
 from django.db.models import QuerySet
 from django.utils import timezone
 
@@ -28,7 +28,7 @@ from campaigns.models import (
     Tag,
 )
 from campaigns.phones import normalize_cell
-from campaigns.selectors import assignment_contact_total, contact_pool_open_timezones
+from campaigns.selectors import assignment_contact_total, contact_count_unassigned, contact_pool_open_timezones
 from core.errors import ApplicationError
 from core.live import (
     campaign_group,
@@ -155,40 +155,120 @@ def canned_response_create(*, campaign: Campaign, title: str, text: str) -> Cann
 @transaction.atomic
 def contacts_assign(*, campaign: Campaign, texter: User, count: int) -> int:
     """Give `texter` up to `count` more unassigned contacts of the campaign; returns how many."""
-    if count < 0:
-        raise ApplicationError("A texter's count can't be negative.")
-    if campaign.is_archived:
-        raise ApplicationError("This campaign is archived: unarchive it before assigning texters.")
-    assignment, _ = Assignment.objects.get_or_create(campaign=campaign, texter=texter)
-    if count == 0:
-        return 0
-    ids = list(
-        Contact.objects.filter(campaign=campaign, assignment__isnull=True)
-        .needs_message()
-        .order_by("id")
-        .select_for_update(skip_locked=True)
-        .values_list("id", flat=True)[:count]
-    )
-    assigned = Contact.objects.filter(id__in=ids, assignment__isnull=True).update(
-        assignment=assignment, updated_at=timezone.now()
-    )
-    if assigned:
-        publish_on_commit(texter_group(texter.pk), "assignments_changed", campaign_id=campaign.pk)
-    return assigned
+    return contacts_assign_many(campaign=campaign, counts=[(texter, count)])[texter.pk]
 
 
 @transaction.atomic
 def contacts_split_evenly(*, campaign: Campaign, texters: Iterable[User]) -> dict[int, int]:
     """Share every unassigned contact among `texters` as evenly as possible."""
-    people = list(texters)
+    people = list(dict.fromkeys(texters))
     if not people:
         raise ApplicationError("Choose at least one texter to split the contacts between.")
-    unassigned = Contact.objects.filter(campaign=campaign, assignment__isnull=True).needs_message().count()
+    unassigned = contact_count_unassigned(campaign=campaign)
     share, extra = divmod(unassigned, len(people))
-    return {
-        person.pk: contacts_assign(campaign=campaign, texter=person, count=share + (1 if i < extra else 0))
-        for i, person in enumerate(people)
-    }
+    return contacts_assign_many(
+        campaign=campaign, counts=[(person, share + (1 if i < extra else 0)) for i, person in enumerate(people)]
+    )
+
+
+@transaction.atomic
+def contacts_assign_many(*, campaign: Campaign, counts: Sequence[tuple[User, int]]) -> dict[int, int]:
+    """Give each texter up to their count more of the campaign's unassigned contacts, in id order
+    (the first texter the first contacts); returns {texter id: how many they got}.
+
+    Every texter gets an assignment, even with a count of 0. On PostgreSQL the whole hand-out is
+    one statement whatever the number of texters and contacts: the pool is numbered in id order
+    and each contact goes to the texter whose range holds its number. Contacts claimed at the same
+    moment by someone else (a texter asking for more) are skipped, never handed out twice.
+    """
+    if any(count < 0 for _, count in counts):
+        raise ApplicationError("A texter's count can't be negative.")
+    if campaign.is_archived:
+        raise ApplicationError("This campaign is archived: unarchive it before assigning texters.")
+    texters = {texter.pk: texter for texter, _ in counts}
+    assignments = _assignments_for(campaign=campaign, texter_ids=list(texters))
+    wanted = [(assignments[texter.pk], count) for texter, count in counts if count > 0]
+    given = dict.fromkeys(texters, 0)
+    if not wanted:
+        return given
+    now = timezone.now()
+    if connection.vendor == "postgresql":
+        by_assignment = _pool_assign_in_one_statement(campaign=campaign, wanted=wanted, now=now)
+    else:
+        by_assignment = _pool_assign_one_by_one(campaign=campaign, wanted=wanted, now=now)
+    texter_of = {assignment_id: texter_id for texter_id, assignment_id in assignments.items()}
+    for assignment_id, n in by_assignment.items():
+        given[texter_of[assignment_id]] += n
+    for texter_id, n in given.items():
+        if n:
+            publish_on_commit(texter_group(texter_id), "assignments_changed", campaign_id=campaign.pk)
+    return given
+
+
+def _assignments_for(*, campaign: Campaign, texter_ids: list[int]) -> dict[int, int]:
+    """{texter id: assignment id} in this campaign, creating the missing ones: two statements."""
+    Assignment.objects.bulk_create(
+        [Assignment(campaign=campaign, texter_id=texter_id) for texter_id in texter_ids], ignore_conflicts=True
+    )
+    return dict(Assignment.objects.filter(campaign=campaign, texter_id__in=texter_ids).values_list("texter_id", "id"))
+
+
+def _pool_assign_in_one_statement(
+    *, campaign: Campaign, wanted: list[tuple[int, int]], now: dt.datetime
+) -> dict[int, int]:
+    """One UPDATE: the unassigned pool in id order (the `contact_pool` index), numbered, and each
+    number mapped to its texter's range with `width_bucket` over the ranges' first numbers."""
+    starts, total = [], 1
+    for _, count in wanted:
+        starts.append(total)
+        total += count
+    quote = connection.ops.quote_name
+    table = quote(Contact._meta.db_table)
+    # Only our own table name is formatted into the statement; every value is a parameter. The
+    # pool's conditions are written as the `contact_pool` index's, so the planner uses it.
+    sql = f"""
+        WITH pool AS (
+            SELECT id, ROW_NUMBER() OVER (ORDER BY id) AS n FROM (
+                SELECT id FROM {table}
+                WHERE campaign_id = %s AND assignment_id IS NULL AND NOT is_opted_out AND status = %s
+                ORDER BY id LIMIT %s
+            ) AS next_contacts
+        ), given AS (
+            UPDATE {table} AS contact
+            SET assignment_id = (%s::bigint[])[width_bucket(pool.n, %s::bigint[])], updated_at = %s
+            FROM pool
+            WHERE contact.id = pool.id AND contact.assignment_id IS NULL
+            RETURNING contact.assignment_id
+        )
+        SELECT assignment_id, COUNT(*) FROM given GROUP BY assignment_id
+    """  # noqa: S608
+    params: list[Any] = [
+        campaign.pk,
+        ContactStatus.NEEDS_MESSAGE.value,
+        total - 1,
+        [assignment_id for assignment_id, _ in wanted],
+        starts,
+        now,
+    ]
+    with connection.cursor() as cursor:
+        cursor.execute(sql, params)
+        return {assignment_id: int(n) for assignment_id, n in cursor.fetchall()}
+
+
+def _pool_assign_one_by_one(*, campaign: Campaign, wanted: list[tuple[int, int]], now: dt.datetime) -> dict[int, int]:
+    """The portable path (SQLite): two statements per texter."""
+    given: dict[int, int] = {}
+    for assignment_id, count in wanted:
+        ids = list(
+            Contact.objects.filter(campaign=campaign, assignment__isnull=True)
+            .needs_message()
+            .order_by("id")
+            .values_list("id", flat=True)[:count]
+        )
+        given[assignment_id] = given.get(assignment_id, 0) + Contact.objects.filter(
+            id__in=ids, assignment__isnull=True
+        ).update(assignment_id=assignment_id, updated_at=now)
+    return given
 
 
 @transaction.atomic
@@ -472,9 +552,18 @@ def contacts_request_more(*, assignment: Assignment, now: dt.datetime | None = N
                 status=409,
             )
         count = min(count, room)
-    open_timezones, inside, outside = contact_pool_open_timezones(campaign=campaign, now=now)
-    if not inside:
-        if outside:
+    open_timezones = contact_pool_open_timezones(campaign=campaign, now=now)
+    pool = Contact.objects.filter(campaign=campaign, assignment__isnull=True).needs_message()
+    sendable = pool if open_timezones is None else pool.filter(timezone__in=open_timezones)
+    claim = sendable.order_by("id").select_for_update(skip_locked=True).values("id")[:count]
+    assigned = _contacts_claim(claim=claim, assignment=assignment, now=now)
+    if not assigned:
+        if sendable.exists():
+            # Everything left inside texting hours is being handed to someone else right now.
+            raise ApplicationError(
+                "Other texters just took the last contacts. Try again in a moment.", code="pool_empty", status=409
+            )
+        if pool.exists():
             raise ApplicationError(
                 "Every contact left is outside texting hours now. Come back when texting hours start "
                 "in their timezone.",
@@ -482,21 +571,33 @@ def contacts_request_more(*, assignment: Assignment, now: dt.datetime | None = N
                 status=409,
             )
         raise ApplicationError("There are no more contacts to text in this campaign.", code="pool_empty", status=409)
-    ids = list(
-        Contact.objects.filter(campaign=campaign, assignment__isnull=True, timezone__in=open_timezones)
-        .needs_message()
-        .order_by("id")
-        .select_for_update(skip_locked=True)
-        .values_list("id", flat=True)[:count]
-    )
-    assigned = Contact.objects.filter(id__in=ids, assignment__isnull=True).update(assignment=assignment, updated_at=now)
-    if not assigned:
-        # Everything left is being handed to someone else right now.
-        raise ApplicationError(
-            "Other texters just took the last contacts. Try again in a moment.", code="pool_empty", status=409
-        )
     publish_on_commit(texter_group(assignment.texter_id), "assignment_grew", campaign_id=campaign.pk, added=assigned)
     return assigned
+
+
+def _contacts_claim(*, claim: QuerySet[Contact, Any], assignment: Assignment, now: dt.datetime) -> int:
+    """Give the contacts `claim` selects to `assignment` in one statement; returns how many.
+
+    The claim is a materialized CTE: as a plain `IN (SELECT … LIMIT n FOR UPDATE SKIP LOCKED)`
+    PostgreSQL may run the subquery again for each row it updates, and the rows it has just
+    updated no longer lock, so the LIMIT would let more than n through. On PostgreSQL the claim
+    skips rows another texter is claiming at this moment (SKIP LOCKED); SQLite's write lock
+    serializes the claimers instead.
+    """
+    claim_sql, claim_params = claim.query.sql_with_params()
+    quote = connection.ops.quote_name
+    table = quote(Contact._meta.db_table)
+    assignment_column, updated_column = quote("assignment_id"), quote("updated_at")
+    sql = (
+        f"WITH claim AS MATERIALIZED ({claim_sql}) "  # noqa: S608 (the ORM's SQL and our own names)
+        f"UPDATE {table} SET {assignment_column} = %s, {updated_column} = %s "
+        f"WHERE id IN (SELECT id FROM claim) AND {assignment_column} IS NULL RETURNING id"
+    )
+    stamp = Contact._meta.get_field("updated_at").get_db_prep_value(now, connection)
+    with connection.cursor() as cursor:
+        cursor.execute(sql, [*claim_params, assignment.pk, stamp])
+        # Counted from RETURNING: SQLite reports no rowcount for a statement that starts with WITH.
+        return len(cursor.fetchall())
 
 
 @transaction.atomic

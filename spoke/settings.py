@@ -184,6 +184,9 @@ AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
 ]
 SESSION_COOKIE_AGE = env_int("SESSION_COOKIE_AGE", 60 * 60 * 24 * 14)
+# Sessions are read from the cache (Redis when there is one) and from the database only on a miss;
+# writes go to both, so losing the cache logs nobody out. A texter's send then costs no session query.
+SESSION_ENGINE = "django.contrib.sessions.backends.cached_db"
 
 # --- I18N, static, media ----------------------------------------------------------------------
 

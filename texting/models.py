@@ -85,8 +85,12 @@ class Message(models.Model):
             # The outbox: small, because messages leave "queued" within seconds.
             models.Index(fields=["messaging_service_sid", "id"], condition=Q(status="queued"), name="message_outbox"),
             models.Index(fields=["status", "claimed_at"], condition=Q(status="sending"), name="message_in_flight"),
-            # Matching an inbound reply to the contact last texted at that cell.
-            models.Index(fields=["to_number", "id"], condition=Q(direction="out"), name="message_outbound_to"),
+            # Matching an inbound reply to the contact last texted at that cell from that service.
+            models.Index(
+                fields=["to_number", "messaging_service_sid", "id"],
+                condition=Q(direction="out"),
+                name="message_outbound_to_service",
+            ),
             models.Index(fields=["campaign", "direction", "status"], name="message_campaign_stats"),
         ]
 

@@ -45,7 +45,7 @@ from campaigns.services import (
     campaign_copy,
     campaign_start,
     canned_responses_import,
-    contacts_assign,
+    contacts_assign_many,
     contacts_copy_from_campaign,
     contacts_split_evenly,
     first_message_warnings,
@@ -470,9 +470,8 @@ class CampaignPagesAdmin(OrganizationScopedAdmin):
             if sum(count for _, count in wanted) > ASSIGN_JOB_THRESHOLD:
                 self._assign_in_background(request, campaign, wanted, [])
                 return
-            done = [
-                (texter, contacts_assign(campaign=campaign, texter=texter, count=count)) for texter, count in wanted
-            ]
+            given = contacts_assign_many(campaign=campaign, counts=wanted)
+            done = [(texter, given[texter.pk]) for texter in dict.fromkeys(texter for texter, _ in wanted)]
             total = sum(count for _, count in done)
             self.log_change(request, campaign, f"Assigned {total} contacts")
             summary = ", ".join(f"{texter} {count}" for texter, count in done)

@@ -8,7 +8,8 @@ import io
 from typing import Any
 
 import pytest
-from django.db import connection
+from django.db import connection, connections
+from django.db.models import QuerySet
 from django.test import Client
 from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
@@ -25,8 +26,9 @@ from campaigns.models import (
     QuestionResponse,
 )
 from spoke.testing import ContactFactory, MessageFactory, TagFactory
+from texting import exports
 from texting.exports import export_run, spreadsheet_safe, write_contacts_csv, write_messages_csv
-from texting.models import Direction, ExportJob, MessageStatus
+from texting.models import Direction, ExportJob, Message, MessageStatus
 
 pytestmark = pytest.mark.django_db
 
@@ -190,3 +192,49 @@ def test_dashboard_runs_a_fixed_number_of_queries(
     ExportJob.objects.create(campaign=campaign)
     ExportJob.objects.create(campaign=campaign)
     assert statements() == few
+
+
+def test_export_streams_rows_from_a_server_side_cursor_never_a_list(
+    campaign: Campaign, answered: Contact, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Both files are read with `iterator(chunk_size=…)`: on PostgreSQL through a named
+    (server-side) cursor, so a million-row campaign never sits in the worker's memory."""
+    ContactFactory.create_batch(7, campaign=campaign)
+    iterated: list[tuple[str, int | None]] = []
+    iterator = QuerySet.iterator
+
+    def spy(self: QuerySet[Any], chunk_size: int | None = None) -> Any:
+        iterated.append((self.model.__name__, chunk_size))
+        return iterator(self, chunk_size=chunk_size)
+
+    def no_list(self: QuerySet[Any]) -> None:
+        # A sliced query (the first and last contact for the custom field names) is small by design.
+        if self.model in (Contact, Message) and self.query.high_mark is None:
+            raise AssertionError(f"{self.model.__name__} rows were loaded as a list")
+        fetch_all(self)
+
+    fetch_all = QuerySet._fetch_all
+    monkeypatch.setattr(QuerySet, "iterator", spy)
+    monkeypatch.setattr(QuerySet, "_fetch_all", no_list)
+    named: list[str] = []
+    wrapper = type(connections["default"])
+    create_cursor = wrapper.create_cursor
+
+    def record(self: Any, name: str | None = None) -> Any:
+        if name:
+            named.append(name)
+        return create_cursor(self, name)
+
+    monkeypatch.setattr(wrapper, "create_cursor", record)
+    monkeypatch.setattr(exports, "CHUNK", 3)
+
+    contacts, messages = io.StringIO(), io.StringIO()
+    assert write_contacts_csv(campaign=campaign, out=contacts) == 8
+    assert write_messages_csv(campaign=campaign, out=messages) == 3
+
+    assert iterated == [("Contact", 3), ("Message", 3)]
+    assert len(list(csv.reader(io.StringIO(contacts.getvalue())))) == 9
+    if connection.vendor == "postgresql":
+        assert len(named) == 2, "each file is read through its own server-side cursor"
+    else:
+        assert named == []  # SQLite has no server-side cursors: rows come in fetchmany chunks

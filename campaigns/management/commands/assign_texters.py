@@ -13,7 +13,7 @@ from accounts.selectors import texters_for_organization
 from campaigns.management.lookups import campaign_from_arg
 from campaigns.models import Campaign
 from campaigns.selectors import contact_count_unassigned
-from campaigns.services import contacts_assign, contacts_split_evenly
+from campaigns.services import contacts_assign_many, contacts_split_evenly
 from core.errors import ApplicationError
 
 
@@ -40,15 +40,16 @@ class Command(BaseCommand):
                     shares = contacts_split_evenly(campaign=target, texters=people)
                     results = [(person, shares[person.pk]) for person in people]
                 else:
-                    results = []
+                    wanted = []
                     for pair in texters:
                         email, _, count = pair.partition("=")
                         if not count.strip().isdigit():
                             raise CommandError(
                                 f"{pair!r}: write EMAIL=COUNT, like ada@example.org=200 (or use --split)."
                             )
-                        person = self._texter(target, email)
-                        results.append((person, contacts_assign(campaign=target, texter=person, count=int(count))))
+                        wanted.append((self._texter(target, email), int(count)))
+                    shares = contacts_assign_many(campaign=target, counts=wanted)
+                    results = [(person, shares[person.pk]) for person in dict.fromkeys(person for person, _ in wanted)]
         except ApplicationError as error:
             raise CommandError(error.message) from error
         for person, given in results:
