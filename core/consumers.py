@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import asyncio
 from typing import Any
 
 from channels.generic.websocket import AsyncJsonWebsocketConsumer
+
+from ops.metrics import websockets_change
 
 
 class LiveGroupConsumer(AsyncJsonWebsocketConsumer):
@@ -18,10 +21,13 @@ class LiveGroupConsumer(AsyncJsonWebsocketConsumer):
         self.group = group
         await self.channel_layer.group_add(group, self.channel_name)
         await self.accept()
+        # Open sockets across every process, for /metrics (off the event loop: it may reach Redis).
+        await asyncio.to_thread(websockets_change, 1)
 
     async def disconnect(self, code: int) -> None:
         if self.group is not None:
             await self.channel_layer.group_discard(self.group, self.channel_name)
+            await asyncio.to_thread(websockets_change, -1)
 
     async def receive_json(self, content: Any, **kwargs: Any) -> None:
         if isinstance(content, dict) and content.get("type") == "ping":

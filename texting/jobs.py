@@ -16,6 +16,7 @@ import logging
 from django.conf import settings
 
 from core.jobs import enqueue_at
+from ops.maintenance import maintenance_resync
 from texting.outbox import outbox_drain, outbox_sweep
 
 logger = logging.getLogger(__name__)
@@ -27,6 +28,8 @@ def drain_outbox(*, messaging_service_sid: str) -> int:
 
 def sweep_outbox() -> dict[str, int]:
     try:
+        # A Redis that lost the maintenance switch's copy gets it back from the database.
+        maintenance_resync()
         result = outbox_sweep()
     finally:
         sweeper_schedule()
