@@ -249,5 +249,8 @@ def metrics_reset() -> None:
         _local.sockets = 0
         _local.per_minute.clear()
     if _shared():
-        client = redis_client()
-        client.delete(COUNTERS_KEY, HISTOGRAMS_KEY, SOCKETS_SET, *client.keys("spoke:metrics:per-minute:*"))
+        try:
+            client = redis_client()
+            client.delete(COUNTERS_KEY, HISTOGRAMS_KEY, SOCKETS_SET, *client.keys("spoke:metrics:per-minute:*"))
+        except Exception:
+            logger.warning("metrics: could not reset the shared numbers", exc_info=True)
