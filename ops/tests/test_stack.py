@@ -252,3 +252,7 @@ def test_the_procfile_stack_sends_through_the_simulator_and_stops_cleanly(
     ]
     access = [line for line in web_lines if line["logger"] == "spoke.access" and "/send/" in line["message"]]
     assert len(access) == MESSAGES and all(len(line["request_id"]) == 32 for line in access)
+    # Nothing secret or private in what Spoke's processes wrote: credentials, the session, the texts.
+    written = (run.logs / "honcho.log").read_text()
+    for secret in [AUTH_TOKEN, PASSWORD, METRICS_TOKEN, session.cookies["sessionid"], "Can we count on your vote"]:
+        assert secret not in written, f"{secret!r} reached the logs"
