@@ -12,7 +12,9 @@ class MaintenanceState(models.Model):
     changed_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
-        verbose_name = "maintenance switch"
+        # Its admin is the owners' system page (texting/admin_system.py): the name the sidebar shows.
+        verbose_name = "system status"
+        verbose_name_plural = "system status"
 
     def __str__(self) -> str:
         return "on" if self.enabled else "off"

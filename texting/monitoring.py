@@ -27,11 +27,13 @@ def _due(now: dt.datetime) -> Q:
     return Q(next_attempt_at__isnull=True) | Q(next_attempt_at__lte=now)
 
 
-def outbox_depth() -> list[dict[str, object]]:
+def outbox_depth(*, organization_ids: list[int] | None = None) -> list[dict[str, object]]:
     """Queued messages per messaging service, with the oldest one's queue time: one statement."""
+    queued = Message.objects.filter(status=MessageStatus.QUEUED)
+    if organization_ids is not None:
+        queued = queued.filter(organization_id__in=organization_ids)
     return list(
-        Message.objects.filter(status=MessageStatus.QUEUED)
-        .order_by()
+        queued.order_by()
         .values("messaging_service_sid")
         .annotate(n=Count("id"), oldest=Min("queued_at"))
         .order_by("messaging_service_sid")
