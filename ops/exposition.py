@@ -59,14 +59,14 @@ class SpokeCollector(Collector):
     def _counters(self) -> Iterator[Metric]:
         series: dict[str, list[tuple[dict[str, str], float]]] = defaultdict(list)
         for field, value in counters_read().items():
-            name, labels = parse_field(field)
-            series[name].append((labels, value))
+            name, field_labels = parse_field(field)
+            series[name].append((field_labels, value))
         for name in sorted(set(series) | set(COUNTER_HELP)):
             samples = series.get(name, [])
-            labels = sorted({key for sample_labels, _ in samples for key in sample_labels})
-            family = CounterMetricFamily(f"spoke_{name}", COUNTER_HELP.get(name, name), labels=labels)
+            label_names = sorted({key for sample_labels, _ in samples for key in sample_labels})
+            family = CounterMetricFamily(f"spoke_{name}", COUNTER_HELP.get(name, name), labels=label_names)
             for sample_labels, value in sorted(samples, key=lambda s: sorted(s[0].items())):
-                family.add_metric([sample_labels.get(k, "") for k in labels], value)
+                family.add_metric([sample_labels.get(k, "") for k in label_names], value)
             yield family
 
     def _histograms(self) -> Iterator[Metric]:

@@ -91,7 +91,10 @@ def readyz(request: HttpRequest, queue_lag: Callable[[], float | None] | None = 
         probes["queue_lag"] = _lag_probe(queue_lag)
     checks = run_checks(probes)
     ready = all(check["ok"] for check in checks.values())
-    return JsonResponse({"status": "ok" if ready else "failing", "checks": checks}, status=200 if ready else 503)
+    response = JsonResponse({"status": "ok" if ready else "failing", "checks": checks}, status=200 if ready else 503)
+    # Probed every few seconds: a failing check is a warning from run_checks, not a server error.
+    response._has_been_logged = True  # type: ignore[attr-defined]
+    return response
 
 
 def _lag_probe(queue_lag: Callable[[], float | None]) -> Probe:

@@ -53,6 +53,10 @@ def _client(url: str) -> Redis:
     return Redis.from_url(url, socket_timeout=1, socket_connect_timeout=1)
 
 
+def _text(value: bytes | str) -> str:
+    return value.decode() if isinstance(value, bytes) else value
+
+
 def redis_client() -> Redis:
     return _client(settings.REDIS_URL)
 
@@ -175,7 +179,7 @@ def websockets_open() -> int:
     if not _shared():
         return _local.sockets
     client = redis_client()
-    keys = [k.decode() for k in client.smembers(SOCKETS_SET)]
+    keys = [_text(k) for k in client.smembers(SOCKETS_SET)]
     if not keys:
         return 0
     values = client.mget(keys)
@@ -229,7 +233,7 @@ def counters_read() -> dict[str, float]:
     if not _shared():
         with _local.lock:
             return dict(_local.counters)
-    return {k.decode(): float(v) for k, v in redis_client().hgetall(COUNTERS_KEY).items()}
+    return {_text(k): float(v) for k, v in redis_client().hgetall(COUNTERS_KEY).items()}
 
 
 def histograms_read() -> dict[str, float]:
@@ -237,7 +241,7 @@ def histograms_read() -> dict[str, float]:
         with _local.lock:
             return dict(_local.histograms)
     histograms_flush()
-    return {k.decode(): float(v) for k, v in redis_client().hgetall(HISTOGRAMS_KEY).items()}
+    return {_text(k): float(v) for k, v in redis_client().hgetall(HISTOGRAMS_KEY).items()}
 
 
 def metrics_reset() -> None:

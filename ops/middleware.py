@@ -62,6 +62,8 @@ def maintenance_response(request: HttpRequest, message: str) -> HttpResponse:
     else:
         response = HttpResponse(render_to_string("ops/maintenance.html", {"message": message}), status=503)
     response["Retry-After"] = "120"
+    # An expected refusal, not a server error: keep it out of django.request's ERROR lines.
+    response._has_been_logged = True  # type: ignore[attr-defined]
     return response
 
 

@@ -4,6 +4,7 @@ message, webhooks are still stored, the outbox waits and sends everything once i
 from __future__ import annotations
 
 import io
+import logging
 import json
 import uuid
 from typing import Any
@@ -42,7 +43,9 @@ def send(client: Client, contact: Contact) -> Any:
     )
 
 
-def test_texters_see_the_notice_and_their_sends_are_refused_with_it(texter_client: Client, contact: Contact) -> None:
+def test_texters_see_the_notice_and_their_sends_are_refused_with_it(
+    texter_client: Client, contact: Contact, caplog: pytest.LogCaptureFixture
+) -> None:
     assert "ON" in run("on", "--message", NOTICE)
     page = texter_client.get("/texter/")
     assert page.status_code == 200
@@ -53,6 +56,8 @@ def test_texters_see_the_notice_and_their_sends_are_refused_with_it(texter_clien
     assert response.json() == {"detail": NOTICE, "error": NOTICE, "code": "maintenance"}
     assert response["Retry-After"]
     assert not Message.objects.exists()
+    # An expected refusal, not a server error in the logs.
+    assert not [r for r in caplog.records if r.levelno >= logging.ERROR]
     # A browser's form post gets a page that says it, not JSON.
     form = texter_client.post(f"/texter/contacts/{contact.pk}/skip/")
     assert form.status_code == 503 and "down for maintenance" in form.content.decode()
