@@ -4,8 +4,8 @@ message, webhooks are still stored, the outbox waits and sends everything once i
 from __future__ import annotations
 
 import io
-import logging
 import json
+import logging
 import uuid
 from typing import Any
 
