@@ -141,7 +141,41 @@ def test_no_secret_or_message_body_reaches_the_logs_in_a_full_run(
     assert sum(1 for r in records if r["logger"] == "spoke.access") >= 8
     failed = [r for r in records if "unexpected error sending message" in r["message"]]
     assert failed and "RuntimeError" in failed[0]["exception"] and "[redacted]" in failed[0]["exception"]
+    # The drain ran inside the send request (jobs in process): its line carries the request's id.
+    send_line = next(r for r in records if r["logger"] == "spoke.access" and "/send/" in r["message"])
+    assert failed[0]["request_id"] == send_line["request_id"]
     assert all(r["request_id"] != "-" for r in records if r["logger"] == "spoke.access")
     # …and nothing secret or private is in it.
     for secret in [PASSWORD, TWILIO_TOKEN, api_token, session_id, body, reply, str(campaign.join_token)]:
         assert secret not in written, f"{secret!r} reached the logs"
+
+
+def current_request_id() -> str:
+    from ops.logs import request_id_var
+
+    return request_id_var.get()
+
+
+@pytest.mark.django_db
+def test_a_jobs_log_lines_carry_its_job_id(settings: SettingsWrapper) -> None:
+    from redis import Redis
+    from rq import Queue, SimpleWorker
+
+    from texting.tests.conftest import TEST_REDIS_URL, clean_redis
+    from texting.worker import SpokeWorker
+
+    class InProcessWorker(SpokeWorker, SimpleWorker):
+        """Spoke's worker class, running the job in this process instead of a fork."""
+
+    url = settings.REDIS_URL or TEST_REDIS_URL
+    settings.REDIS_URL, settings.JOBS_SYNC = url, False
+    settings.RQ_QUEUES = {name: {"URL": url, "DEFAULT_TIMEOUT": 60} for name in ("default", "sends", "imports")}
+    connection = Redis.from_url(url)
+    clean_redis(connection)
+    try:
+        queue = Queue("default", connection=connection)
+        job = queue.enqueue(current_request_id)
+        InProcessWorker([queue], connection=connection).work(burst=True)
+        assert job.latest_result().return_value == f"job-{job.id}"
+    finally:
+        clean_redis(connection)
