@@ -9,7 +9,8 @@ Hot paths never wait on it per event:
 - request latency is kept in the process and flushed to Redis at most once a second (one pipelined
   round trip), so a request costs microseconds;
 - open websockets are counted per process (a key per process with an expiry, refreshed as sockets
-  open and close), so a process that died stops counting once its key expires.
+  open and close, and every few minutes while pages ping), so a process that died stops counting
+  once its key expires.
 
 Without Redis (`make run`, most tests: settings.JOBS_SYNC) everything runs in one process and the
 numbers live in it.
@@ -81,6 +82,7 @@ class _Local:
         self.pending: dict[str, float] = defaultdict(float)
         self.last_flush = time.monotonic()
         self.sockets = 0
+        self.sockets_refreshed = time.monotonic()
         self.per_minute: dict[str, dict[int, int]] = defaultdict(lambda: defaultdict(int))
 
 
@@ -161,6 +163,7 @@ def websockets_change(delta: int) -> None:
     """A websocket opened (+1) or closed (-1) in this process; every process's count is shared."""
     with _local.lock:
         _local.sockets = max(_local.sockets + delta, 0)
+        _local.sockets_refreshed = time.monotonic()
         count = _local.sockets
     if not _shared():
         return
@@ -172,6 +175,20 @@ def websockets_change(delta: int) -> None:
         pipe.execute()
     except Exception:
         logger.warning("metrics: could not record websockets", exc_info=True)
+
+
+SOCKETS_REFRESH_SECONDS = 300
+
+
+def websockets_refresh_due() -> bool:
+    """Whether this process's socket count should be written again (its key must not expire while
+    sockets stay open without any opening or closing): true at most once per SOCKETS_REFRESH_SECONDS."""
+    now = time.monotonic()
+    with _local.lock:
+        if _local.sockets == 0 or now - _local.sockets_refreshed < SOCKETS_REFRESH_SECONDS:
+            return False
+        _local.sockets_refreshed = now
+    return True
 
 
 def websockets_open() -> int:

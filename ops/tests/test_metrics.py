@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import os
+import socket
 import uuid
 from typing import Any
 
@@ -97,3 +99,48 @@ def test_the_outbox_depth_and_age_show_queued_messages(
     samples = scrape(client)
     assert samples['spoke_outbox_queued_messages{messaging_service="MG1"}'] == 3
     assert 0 <= samples['spoke_outbox_oldest_queued_age_seconds{messaging_service="MG1"}'] < 60
+
+
+@pytest.mark.asyncio
+@pytest.mark.django_db(transaction=True)
+async def test_texter_sockets_are_counted_as_they_open_and_close(texter: User) -> None:
+    from channels.testing import WebsocketCommunicator
+
+    from ops.metrics import websockets_open
+    from texting.consumers import TexterConsumer
+
+    sockets = []
+    for _ in range(2):
+        communicator = WebsocketCommunicator(TexterConsumer.as_asgi(), "/ws/texter/")
+        communicator.scope["user"] = texter
+        connected, _ = await communicator.connect()
+        assert connected
+        sockets.append(communicator)
+    assert websockets_open() == 2
+    await sockets[0].disconnect()
+    assert websockets_open() == 1
+    await sockets[1].disconnect()
+    assert websockets_open() == 0
+
+
+def test_sockets_are_summed_across_processes_and_a_dead_process_drops_out(settings: SettingsWrapper) -> None:
+    from redis import Redis
+
+    from ops.metrics import SOCKETS_SET, websockets_open
+    from texting.tests.conftest import TEST_REDIS_URL
+
+    settings.REDIS_URL = settings.REDIS_URL or TEST_REDIS_URL
+    settings.JOBS_SYNC = False
+    connection = Redis.from_url(settings.REDIS_URL)
+    other = "spoke:metrics:websockets:other-host:4242"
+    connection.set(other, 5, ex=60)
+    connection.sadd(SOCKETS_SET, other)
+    websockets_change(1)
+    websockets_change(1)
+    assert websockets_open() == 7
+    connection.delete(other)  # its key expired: that process died
+    assert websockets_open() == 2
+    assert connection.smembers(SOCKETS_SET) == {
+        f"spoke:metrics:websockets:{socket.gethostname()}:{os.getpid()}".encode()
+    }
+    websockets_change(-2)
