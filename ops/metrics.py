@@ -7,7 +7,8 @@ Hot paths never wait on it per event:
 - message counters are added once per drain batch (one pipelined round trip) and once per status
   callback;
 - request latency is kept in the process and flushed to Redis at most once a second (one pipelined
-  round trip), so a request costs microseconds;
+  round trip; a timer flushes what a process that went quiet still holds), so a request costs
+  microseconds;
 - open websockets are counted per process (a key per process with an expiry, refreshed as sockets
   open and close, and every few minutes while pages ping), so a process that died stops counting
   once its key expires.
@@ -82,6 +83,7 @@ class _Local:
         self.pending: dict[str, float] = defaultdict(float)
         self.last_flush = time.monotonic()
         self.sockets = 0
+        self.timer_pid = 0  # the process whose flush timer is pending (a forked child has none)
         self.sockets_refreshed = time.monotonic()
         self.per_minute: dict[str, dict[int, int]] = defaultdict(lambda: defaultdict(int))
 
@@ -127,13 +129,22 @@ def histogram_observe(name: str, value: float, *, flush: bool = True, **labels: 
     With `flush=False` the observation waits in the process until the next flush (at most a second).
     """
     fields = _histogram_fields(name, value, labels)
+    shared = _shared()
     with _local.lock:
-        target = _local.histograms if not _shared() else _local.pending
+        target = _local.histograms if not shared else _local.pending
         for field, n in fields.items():
             target[field] += n
-        due = _shared() and (flush or time.monotonic() - _local.last_flush >= FLUSH_SECONDS)
+        due = shared and (flush or time.monotonic() - _local.last_flush >= FLUSH_SECONDS)
+        # A process that goes quiet still flushes what it holds, a second later, on a timer thread.
+        start_timer = shared and not due and _local.timer_pid != os.getpid()
+        if start_timer:
+            _local.timer_pid = os.getpid()
     if due:
         histograms_flush()
+    elif start_timer:
+        timer = threading.Timer(FLUSH_SECONDS, histograms_flush)
+        timer.daemon = True
+        timer.start()
 
 
 def histograms_flush() -> None:
@@ -141,6 +152,7 @@ def histograms_flush() -> None:
     with _local.lock:
         pending, _local.pending = _local.pending, defaultdict(float)
         _local.last_flush = time.monotonic()
+        _local.timer_pid = 0  # the next held observation starts a new timer
     if not pending or not _shared():
         return
     try:

@@ -104,7 +104,9 @@ def test_the_outbox_depth_and_age_show_queued_messages(
 @pytest.mark.asyncio
 @pytest.mark.django_db(transaction=True)
 async def test_texter_sockets_are_counted_as_they_open_and_close(texter: User) -> None:
+    from asgiref.sync import sync_to_async
     from channels.testing import WebsocketCommunicator
+    from django.db import connections
 
     from ops.metrics import websockets_open
     from texting.consumers import TexterConsumer
@@ -121,6 +123,7 @@ async def test_texter_sockets_are_counted_as_they_open_and_close(texter: User) -
     assert websockets_open() == 1
     await sockets[1].disconnect()
     assert websockets_open() == 0
+    await sync_to_async(connections.close_all)()  # the consumer's database thread lets go of the test database
 
 
 def test_sockets_are_summed_across_processes_and_a_dead_process_drops_out(settings: SettingsWrapper) -> None:
