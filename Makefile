@@ -5,7 +5,7 @@ PY := $(VENV)/bin/python
 HOST ?= 127.0.0.1
 PORT ?= 8000
 
-.PHONY: run test lint format worker bench migrations-check e2e screenshots clean
+.PHONY: run test lint format worker stack bench migrations-check e2e screenshots clean
 
 $(VENV)/.installed: requirements.txt requirements-dev.txt
 	@command -v $(PYTHON) >/dev/null || { echo "Spoke needs Python 3.11 ($(PYTHON) not found)"; exit 1; }
@@ -38,6 +38,15 @@ format: $(VENV)/.installed
 worker: $(VENV)/.installed
 	@test -n "$$REDIS_URL" || { echo "Set REDIS_URL (e.g. redis://127.0.0.1:6379/0): without it jobs run in the web process."; exit 1; }
 	$(PY) manage.py rqworker --with-scheduler sends imports default
+
+## stack: the production topology on this machine: uvicorn web processes and RQ workers from the
+## Procfile, run by honcho, on PostgreSQL and Redis (WORKERS=n for more workers; see docs/deploying.md)
+WORKERS ?= 1
+stack: $(VENV)/.installed
+	@test -n "$$DATABASE_URL" || { echo "make stack needs DATABASE_URL (PostgreSQL), e.g. export DATABASE_URL=postgres://postgres@127.0.0.1:5432/spoke"; exit 1; }
+	@test -n "$$REDIS_URL" || { echo "make stack needs REDIS_URL, e.g. export REDIS_URL=redis://127.0.0.1:6379/0"; exit 1; }
+	$(PY) manage.py migrate --noinput
+	PATH="$(CURDIR)/$(VENV)/bin:$$PATH" PORT=$(PORT) BIND_HOST=$(HOST) $(VENV)/bin/honcho start -c worker=$(WORKERS) web worker
 
 ## bench: the benchmark suite
 bench: $(VENV)/.installed

@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import asyncio
 from typing import Any
 
 from channels.generic.websocket import AsyncJsonWebsocketConsumer
+
+from ops.metrics import websockets_change, websockets_refresh_due
 
 
 class LiveGroupConsumer(AsyncJsonWebsocketConsumer):
@@ -17,15 +20,20 @@ class LiveGroupConsumer(AsyncJsonWebsocketConsumer):
     async def join(self, group: str) -> None:
         self.group = group
         await self.channel_layer.group_add(group, self.channel_name)
+        # Open sockets across every process, for /metrics (off the event loop: it may reach Redis).
+        await asyncio.to_thread(websockets_change, 1)
         await self.accept()
 
     async def disconnect(self, code: int) -> None:
         if self.group is not None:
             await self.channel_layer.group_discard(self.group, self.channel_name)
+            await asyncio.to_thread(websockets_change, -1)
 
     async def receive_json(self, content: Any, **kwargs: Any) -> None:
         if isinstance(content, dict) and content.get("type") == "ping":
             await self.send_json({"event": "pong"})
+            if websockets_refresh_due():  # at most every few minutes per process
+                await asyncio.to_thread(websockets_change, 0)
 
     async def live_event(self, message: dict[str, Any]) -> None:
         await self.send_json({"event": message["event"], **message["payload"]})

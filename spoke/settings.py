@@ -81,9 +81,13 @@ INSTALLED_APPS = [
     "campaigns",
     "texting",
     "integrations",
+    "ops",
 ]
 
 MIDDLEWARE = [
+    # Request id, access log, latency histogram and the maintenance gate (ops/middleware.py): first,
+    # so every log line of the request carries its id and the latency covers the whole stack.
+    "ops.middleware.OpsMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
@@ -108,6 +112,7 @@ TEMPLATES = [
                 "django.template.context_processors.request",
                 "django.contrib.auth.context_processors.auth",
                 "django.contrib.messages.context_processors.messages",
+                "ops.context_processors.maintenance",
             ],
         },
     },
@@ -331,15 +336,57 @@ if PRODUCTION:
 # --- Logging: secrets and message bodies never reach the logs -----------------------------------
 
 LOG_LEVEL = env_str("LOG_LEVEL", "INFO")
+# "plain" for people reading a terminal, "json" (one object per line) for a log platform.
+LOG_FORMAT = env_str("LOG_FORMAT", "plain")
+if LOG_FORMAT not in {"plain", "json"}:
+    raise ImproperlyConfigured(f"LOG_FORMAT must be 'plain' or 'json', not {LOG_FORMAT!r}")
+# One line per HTTP request (method, path, status, duration, request id) from ops/middleware.py;
+# run uvicorn with --no-access-log so its own unredacted access line is not written as well.
+ACCESS_LOG = env_bool("ACCESS_LOG", True)
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
-    "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"}},
-    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
+    "filters": {
+        # Every record gets the request (or RQ job) id, and known secrets are masked in it.
+        "request_id": {"()": "ops.logs.RequestIdFilter"},
+        "redact": {"()": "ops.logs.RedactingFilter"},
+    },
+    "formatters": {
+        "plain": {"format": "%(asctime)s %(levelname)s %(name)s [%(request_id)s] %(message)s"},
+        "json": {"()": "ops.logs.JsonFormatter"},
+    },
+    "handlers": {
+        "console": {
+            "class": "logging.StreamHandler",
+            "formatter": LOG_FORMAT,
+            "filters": ["request_id", "redact"],
+        }
+    },
     "root": {"handlers": ["console"], "level": LOG_LEVEL},
     "loggers": {
         "django.db.backends": {"level": "INFO"},
         # The twilio SDK logs request URLs (with the account SID) at INFO.
         "twilio": {"level": "WARNING"},
+        # uvicorn's own loggers go through the same handler (format, redaction).
+        "uvicorn": {"handlers": ["console"], "level": LOG_LEVEL, "propagate": False},
+        "uvicorn.access": {"handlers": ["console"], "level": "WARNING", "propagate": False},
     },
 }
+
+# --- Operations: health, metrics, maintenance (ops/) ---------------------------------------------
+
+# /metrics answers only with `Authorization: Bearer <METRICS_TOKEN>`; unset, it answers 404.
+METRICS_TOKEN = env_str("METRICS_TOKEN")
+# /readyz fails when the oldest due message has waited longer than this in the outbox (0: never).
+READYZ_MAX_QUEUE_LAG_SECONDS = env_int("READYZ_MAX_QUEUE_LAG_SECONDS", 300)
+# /readyz fails without at least this many live RQ workers (only with REDIS_URL; 0: not checked).
+READYZ_MIN_WORKERS = env_int("READYZ_MIN_WORKERS", 1)
+# Seconds each readiness check may take before it counts as failed.
+READYZ_TIMEOUT_SECONDS = env_int("READYZ_TIMEOUT_SECONDS", 2)
+# Forces maintenance mode on, whatever `manage.py maintenance` or the system page say.
+MAINTENANCE_MODE = env_bool("MAINTENANCE_MODE", False)
+MAINTENANCE_MESSAGE = env_str(
+    "MAINTENANCE_MESSAGE", "Spoke is down for maintenance. Your messages are safe; please try again in a few minutes."
+)
+# How long a process trusts its last look at the maintenance switch (keeps requests free of round trips).
+MAINTENANCE_CHECK_SECONDS = env_int("MAINTENANCE_CHECK_SECONDS", 1)

@@ -453,4 +453,4 @@ class MessageAdmin(ReadOnlyScopedAdmin):
         return f"{info.code}: {info.description}" if info else ""
 
 
-from texting import admin_unmatched  # noqa: E402, F401 (registers the unmatched replies list)
+from texting import admin_system, admin_unmatched  # noqa: E402, F401 (register the system page and unmatched replies)

@@ -19,6 +19,7 @@ from django.core.cache import cache
 
 from core.jobs import enqueue_at
 from integrations.services import deliveries_prune
+from ops.maintenance import maintenance_resync
 from texting.outbox import outbox_drain, outbox_sweep
 
 logger = logging.getLogger(__name__)
@@ -30,6 +31,8 @@ def drain_outbox(*, messaging_service_sid: str) -> int:
 
 def sweep_outbox() -> dict[str, int]:
     try:
+        # A Redis that lost the maintenance switch's copy gets it back from the database.
+        maintenance_resync()
         result = outbox_sweep()
         pruned = deliveries_prune() if cache.add("webhook-deliveries-pruned", 1, timeout=3600) else 0
     finally:

@@ -26,6 +26,8 @@ from django.utils import timezone
 from campaigns.models import Contact
 from core import ratelimit
 from core.live import publish_stats_changed
+from ops.maintenance import maintenance_active
+from ops.metrics import counters_add, per_minute_add
 from texting.errors import ErrorAction, describe
 from texting.events import messages_failed_event_emit
 from texting.models import Message, MessageStatus
@@ -270,10 +272,23 @@ def outbox_send_batch(
             if info is not None and info.action is not ErrorAction.NONE:
                 outcome.error_actions.append((claimed.id, info.code))
     _write_results(list(updates.values()))
+    _count_outcomes(list(updates.values()))
     # The claim returned each message's campaign: one coalesced dashboard event per campaign, no query.
     for campaign_id in sorted({c.campaign_id for c in batch if c.campaign_id is not None}):
         publish_stats_changed(campaign_id=campaign_id)
     return outcome
+
+
+def _count_outcomes(results: list[Message]) -> None:
+    """The batch's results in the shared counters (/metrics, the system page): one round trip."""
+    amounts: dict[tuple[tuple[str, str], ...], int] = {}
+    for result in results:
+        outcome = {MessageStatus.QUEUED: "retried"}.get(MessageStatus(result.status), str(result.status))
+        key = (("code", str(result.error_code or "")), ("outcome", outcome))
+        amounts[key] = amounts.get(key, 0) + 1
+    counters_add("messages", amounts)
+    counters_add("drain_batches")
+    per_minute_add("sent", sum(1 for r in results if r.status == MessageStatus.SENT))
 
 
 def _write_results(results: list[Message]) -> None:
@@ -324,6 +339,10 @@ def outbox_drain(*, messaging_service_sid: str, batch_size: int | None = None) -
     started = time.monotonic()
     with ThreadPoolExecutor(max_workers=max(settings.SEND_CONCURRENCY, 1), thread_name_prefix="send") as pool:
         while True:
+            if maintenance_active():
+                # Paused: the messages stay queued; turning maintenance off kicks the drain again.
+                logger.info("outbox drain paused for maintenance (%s)", messaging_service_sid or "default")
+                break
             if time.monotonic() - started > DRAIN_TIME_BUDGET_SECONDS:
                 outbox_kick(messaging_service_sid=messaging_service_sid)  # the next job carries on
                 break

@@ -31,6 +31,7 @@ from campaigns.services import (
 from core.errors import ApplicationError
 from core.jobs import enqueue_once
 from core.live import publish_on_commit, publish_stats_changed, texter_group
+from ops.metrics import counters_add, histogram_observe
 from texting.errors import ErrorAction, describe
 from texting.events import message_status_event_emit
 from texting.models import STATUS_RANK, Direction, Message, MessageStatus
@@ -425,19 +426,23 @@ def message_status_update(*, report: StatusReport) -> bool:
         values["delivered_at"] = timezone.now()
     if report.error_code is None:
         # UPDATE … RETURNING names the campaign whose dashboard changed, in the one statement.
-        changed_rows = _update_returning(target, values, ["campaign_id"])
+        changed_rows = _update_returning(target, values, ["campaign_id", "sent_at"])
         message_status_event_emit(sid=report.sid, status=new_status, changed=bool(changed_rows))
-        for (campaign_id,) in changed_rows:
+        for campaign_id, sent_at in changed_rows:
             publish_stats_changed(campaign_id=campaign_id)
+            _count_report(new_status, None, sent_at)
         return bool(changed_rows)
     values["error_code"] = report.error_code
     with transaction.atomic():
         # With an error the contact is needed too: UPDATE … RETURNING saves reading the message again.
-        rows = _update_returning(target, values, ["contact_id", "organization_id", "texter_id", "campaign_id"])
+        rows = _update_returning(
+            target, values, ["contact_id", "organization_id", "texter_id", "campaign_id", "sent_at"]
+        )
         message_status_event_emit(sid=report.sid, status=new_status, changed=bool(rows))
         if not rows:
             return False
-        contact_id, organization_id, texter_id, campaign_id = rows[0]
+        contact_id, organization_id, texter_id, campaign_id, sent_at = rows[0]
+        _count_report(new_status, report.error_code, sent_at)
         publish_stats_changed(campaign_id=campaign_id)
         if contact_id is not None:
             _error_action(
@@ -447,6 +452,20 @@ def message_status_update(*, report: StatusReport) -> bool:
                 code=report.error_code,
             )
     return True
+
+
+def _count_report(status: str, error_code: int | None, sent_at: object) -> None:
+    """A final delivery report in the shared counters, and how long after the send it came (/metrics)."""
+    if status == MessageStatus.SENT:
+        return  # "sent" was counted when the provider accepted the message
+    counters_add("messages", outcome=str(status), code=str(error_code or ""))
+    if isinstance(sent_at, str):  # SQLite hands raw queries text
+        sent_at = dt.datetime.fromisoformat(sent_at)
+    if isinstance(sent_at, dt.datetime):
+        if timezone.is_naive(sent_at):
+            sent_at = sent_at.replace(tzinfo=dt.UTC)
+        lag = max((timezone.now() - sent_at).total_seconds(), 0.0)
+        histogram_observe("status_callback_lag_seconds", lag, flush=False)
 
 
 def _update_returning(queryset: QuerySet[Message], values: dict[str, object], columns: list[str]) -> list[tuple]:  # type: ignore[type-arg]
