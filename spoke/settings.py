@@ -81,6 +81,8 @@ INSTALLED_APPS = [
     "campaigns",
     "texting",
     "integrations",
+    # manage.py bench (the benchmark suite; no models, no URLs)
+    "benchmarks",
 ]
 
 MIDDLEWARE = [
