@@ -69,7 +69,7 @@ def read() -> StatementCount:
             continue
         # The foreign-key triggers' own lookups (ri_triggers.c: SELECT 1 FROM ONLY <table> x WHERE … FOR
         # KEY SHARE OF x) show up as top-level statements, but no client sent them.
-        if text.startswith("SELECT $") and " FROM ONLY " in text and text.endswith("FOR KEY SHARE OF x"):
+        if text.startswith("SELECT ") and " FROM ONLY " in text and text.endswith("FOR KEY SHARE OF x"):
             checks += int(calls)
             continue
         counted.append((text, int(calls)))
