@@ -118,7 +118,7 @@ class Bench:
         self.cookies = {int(k): v for k, v in answer["result"].items()}
 
     def port(self) -> int:
-        port = environment.free_port(self.port_base + self._next_port)
+        port = environment.free_port(self.port_base + self._next_port if self.port_base else 0)
         self._next_port += 1
         return port
 

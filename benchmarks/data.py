@@ -206,7 +206,7 @@ def contacts_csv_write(path: Path, *, rows: int, cell_base: int = 2_022_000_000,
             n = cell_base + (i - 1 if i % 500 == 499 else i)
             digits = str(n)
             cell = f"({digits[:3]}) {digits[3:6]}-{digits[6:]}" if i % 3 else digits
-            if i % 1000 == 999:
+            if i % 1000 == 250:
                 cell = "555-CALL-NOW"
             writer.writerow(
                 [rng.choice(first_names), f"Person{i}", cell, f"{20001 + i % 900:05d}", str(i), f"P-{i % 97}"]

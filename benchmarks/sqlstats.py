@@ -51,7 +51,10 @@ def available() -> tuple[bool, str]:
 
 def reset() -> None:
     with connection.cursor() as cursor:
-        cursor.execute("SELECT pg_stat_statements_reset()")
+        # This database's statements only: others may be measuring theirs on the same server.
+        cursor.execute(
+            "SELECT pg_stat_statements_reset(0, (SELECT oid FROM pg_database WHERE datname = current_database()), 0)"
+        )
 
 
 def read() -> StatementCount:

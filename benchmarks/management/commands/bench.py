@@ -41,7 +41,12 @@ class Command(BaseCommand):
         parser.add_argument(
             "--redis-db", type=int, default=15, help="Redis database number for the benchmark (emptied). Default 15."
         )
-        parser.add_argument("--output", default="docs", help="Folder for benchmarks.md and benchmarks.json.")
+        parser.add_argument(
+            "--output",
+            default="",
+            help="Folder for benchmarks.md and benchmarks.json (default: docs/, or a temporary folder with --quick, "
+            "so a smoke run never replaces the published figures).",
+        )
         parser.add_argument("--port-base", type=int, default=18200, help="First loopback port for the servers started.")
         parser.add_argument("--send-seconds", type=float, help="Seconds per texter-send level.")
         parser.add_argument("--send-campaigns", help="Contacts per send campaign, comma-separated (e.g. 20000,100000).")
@@ -112,7 +117,9 @@ class Command(BaseCommand):
         results, md_path, json_path = bench_run(
             bench,
             only=only,
-            output=Path(options["output"]),
+            output=Path(
+                options["output"] or (tempfile.mkdtemp(prefix="spoke-bench-quick-") if options["quick"] else "docs")
+            ),
             command=os.environ.get("SPOKE_BENCH_COMMAND", "manage.py bench"),
             say=lambda text: (self.stdout.write(text), self.stdout.flush()),
         )
