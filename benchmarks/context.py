@@ -30,7 +30,7 @@ class Sizes:
     send_seconds: float = 8.0
     sends_per_level: int = 4000
     pipeline_seconds: float = 60.0
-    pipeline_rate: int = 300
+    pipeline_rate: int = 250
     pipeline_texters: int = 50
     inbound_replies: int = 6000
     inbound_seconds: float = 8.0
@@ -39,7 +39,7 @@ class Sizes:
     socket_rate: int = 100
     bulk_rows: int = 1_000_000
     bulk_texters: int = 1000
-    bulk_timeout: float = 300.0
+    bulk_timeout: float = 240.0
     scaleout_seconds: float = 20.0
     scaleout_rate: int = 600
     web_processes: int = field(default_factory=lambda: os.cpu_count() or 1)

@@ -159,6 +159,14 @@ class Processes:
     def pids(self) -> list[int]:
         return [process.pid for _name, process in self.running if process.poll() is None]
 
+    def groups(self) -> dict[str, list[int]]:
+        """Running processes by kind (web, worker, simulator)."""
+        kinds: dict[str, list[int]] = {}
+        for name, process in self.running:
+            if process.poll() is None:
+                kinds.setdefault(name.split("-")[0], []).append(process.pid)
+        return kinds
+
     def stop(self) -> None:
         for _name, process in self.running:
             if process.poll() is None:
@@ -186,3 +194,49 @@ def machine_busy_seconds() -> float:
     ticks = [int(value) for value in fields]
     idle = ticks[3] + (ticks[4] if len(ticks) > 4 else 0)
     return (sum(ticks[:8]) - idle) / os.sysconf("SC_CLK_TCK")
+
+
+def _proc_cpu(pid: int) -> float:
+    """CPU seconds (user + system) a process has used, from /proc/<pid>/stat; 0 if it is gone."""
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except (OSError, IndexError):
+        return 0.0
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def _children(pid: int) -> list[int]:
+    found = []
+    for task in Path(f"/proc/{pid}/task").glob("*/children"):
+        try:
+            found += [int(child) for child in task.read_text().split()]
+        except OSError:
+            continue
+    return found
+
+
+def tree_cpu_seconds(pids: list[int]) -> float:
+    """CPU seconds used by these processes and all their descendants (uvicorn's worker processes)."""
+    total, todo, seen = 0.0, list(pids), set()
+    while todo:
+        pid = todo.pop()
+        if pid in seen:
+            continue
+        seen.add(pid)
+        total += _proc_cpu(pid)
+        todo += _children(pid)
+    return total
+
+
+def postgres_cpu_seconds() -> float:
+    """CPU seconds used so far by the PostgreSQL backends serving this database (readable when
+    PostgreSQL runs on this machine, as in the benchmark)."""
+    from django.db import connection
+
+    if connection.vendor != "postgresql":
+        return 0.0
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT pid FROM pg_stat_activity WHERE datname = current_database() AND pid <> pg_backend_pid()"
+        )
+        return sum(_proc_cpu(int(pid)) for (pid,) in cursor.fetchall())

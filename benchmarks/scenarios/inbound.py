@@ -84,12 +84,13 @@ def run(bench: Bench) -> ScenarioResult:
         for i, (_contact, cell, _texter) in enumerate(throughput):
             per_user[i % senders].append(inbound_request(host=host, public_base_url=public, cell=cell))
         before = Message.objects.filter(direction=Direction.INBOUND).count()
-        m = measured(bench, lambda: closed_loop("127.0.0.1", port, per_user, duration=sizes.inbound_seconds))
+        m = measured(bench, lambda: closed_loop("127.0.0.1", port, per_user, duration=sizes.inbound_seconds), processes)
         row = Row.from_timings(f"{senders} concurrent webhook connections", m.value, unit="replies/s")
         stored = Message.objects.filter(direction=Direction.INBOUND).count() - before
         row.extra["replies stored"] = stored
         row.extra["load generator CPU share"] = m.loadgen_share
         requests = len(m.value.latencies)
+        row.extra.update(m.cpu_ms_per(requests))
         if m.statements is not None:
             row.sql_per_op = m.statements.per(requests)
             row.extra["sql"] = m.statements.breakdown(requests)

@@ -121,22 +121,26 @@ def pipeline_run(
             timings.finished = time.perf_counter()
             clicks_done = time.monotonic()
             clicked = timings.ok()
-            # Wait for the backlog to drain and the callbacks to land (at most 2 minutes more).
-            deadline = time.monotonic() + max(30.0, 2 * seconds)
-            while time.monotonic() < deadline and not sampler.done():
+            # Wait for the backlog to drain and the callbacks to land: until every click is delivered,
+            # or nothing more was delivered for 30 s (then the count check says what is missing).
+            progress_at, seen = time.monotonic(), -1
+            while not sampler.done() and time.monotonic() - progress_at < 30:
                 await asyncio.sleep(0.5)
                 if latest and latest[-1] >= clicked:
                     break
+                if latest and latest[-1] != seen:
+                    progress_at, seen = time.monotonic(), latest[-1]
             stop.set()
             return await sampler, start, clicks_done
 
-        m = measured(bench, load)
+        m = measured(bench, load, processes)
         samples, start, clicks_done = m.value
         row, checks = _figures(campaign, timings, samples, start, clicks_done, simulator_url)
         row.case = label
         row.extra["offered clicks/s"] = rate
         row.extra["web processes"], row.extra["workers"] = web, workers
         row.extra["load generator CPU share"] = m.loadgen_share
+        row.extra.update(m.cpu_ms_per(row.operations))
         if not checks["exactly once"]:
             notes.append(f"{label}: count check FAILED: {json.dumps(checks)}")
     except Exception:

@@ -50,12 +50,14 @@ def run(bench: Bench) -> ScenarioResult:
                     lambda per_user=per_user: closed_loop(
                         "127.0.0.1", port, per_user, duration=bench.sizes.send_seconds
                     ),
+                    processes,
                 )
                 row = Row.from_timings(f"{size:,} contacts, {level:,} texters", m.value, unit="sends/s")
                 requests = len(m.value.latencies)
                 stored = Message.objects.filter(campaign=campaign).count() - before
                 row.extra["messages stored"] = stored
                 row.extra["load generator CPU share"] = m.loadgen_share
+                row.extra.update(m.cpu_ms_per(len(m.value.latencies)))
                 if m.statements is not None:
                     row.sql_per_op = m.statements.per(requests)
                     row.extra["sql"] = m.statements.breakdown(requests)
