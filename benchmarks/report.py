@@ -200,21 +200,48 @@ def markdown(results: list[ScenarioResult], meta: dict[str, Any]) -> str:
             lines += ["", f"<details><summary>Statements per operation ({case})</summary>", ""]
             lines += [f"- {s['per_operation']} × `{s['sql']}`" for s in statements]
             lines += ["", "</details>"]
-    lines += [
-        "",
-        "## How to run",
-        "",
-        "```sh",
-        "export DATABASE_URL=postgres://postgres@127.0.0.1:5432/spoke REDIS_URL=redis://127.0.0.1:6379/0",
-        "make bench          # every scenario at full size (about 15 minutes on 2 cores)",
-        "make bench-quick    # each scenario tiny: a smoke run, not a measurement",
-        ".venv/bin/python manage.py bench --help   # --only, sizes, durations",
-        "```",
-        "",
-        "See docs/benchmarks-howto.md for what each scenario does and how SQL is counted.",
-        "",
-    ]
+    lines += ["", METHOD]
     return "\n".join(lines)
+
+
+METHOD = """## How these figures are made
+
+```sh
+export DATABASE_URL=postgres://postgres@127.0.0.1:5432/spoke REDIS_URL=redis://127.0.0.1:6379/0
+make bench          # every scenario at full size (about 15 minutes on 2 cores); writes this file
+make bench-quick    # each scenario tiny: a smoke run, not a measurement (report in a temporary folder)
+.venv/bin/python manage.py bench --help    # --only SCENARIO, sizes, durations, --redis-db
+```
+
+- The bench recreates its own PostgreSQL database (`--database`, default `spoke_bench`) on the server
+  DATABASE_URL names, and uses its own Redis database (`--redis-db`, default 15, refused if it holds
+  keys that are not the bench's). It never touches the database DATABASE_URL names.
+- Servers are the production ones: `uvicorn spoke.asgi:application --workers N` (one process per core),
+  `manage.py rqworker --with-scheduler sends`, `manage.py twilio_simulator`, all on loopback, with
+  `DEBUG=false`. The organization's send rate is raised (100,000/s) and texting hours are off.
+- The load generator is this process: asyncio streams on keep-alive connections, every request's bytes
+  built before the clock starts, one coroutine per texter (no HTTP client library: it would cost more
+  CPU than the server's own parsing). Its share of the CPU used during each run is reported.
+- **1. sends**: N texters, each with a logged-in session (made through the configured session engine)
+  and its own connection, each click to a different contact (`POST /texter/contacts/<id>/send/` with the
+  CSRF cookie and header, as the page sends it), closed loop; no workers run, so this is the request path.
+- **2. pipeline**: texters click at a fixed offered rate; RQ workers drain the outbox to the simulator,
+  whose signed status callbacks mark messages delivered. Sustained = delivered per second while clicks
+  were offered; the count check compares clicks answered 200, messages stored, messages the simulator
+  accepted (its own `/stats`, per number) and messages delivered in the database.
+- **3. inbound**: replies signed with the twilio SDK's RequestValidator, 50 connections; then one
+  websocket per texter (`/ws/texter/`) and replies at a steady rate, timed from the webhook request
+  to the `reply_received` event on the right socket.
+- **4. bulk**: the public services (`contacts_import_file`, `contacts_split_evenly`, `export_run`), each
+  in a child process that reports its time and peak RSS (`getrusage`).
+- **5. scaleout**: the pipeline with one ASGI process and one worker, then two of each.
+- **SQL per operation**: pg_stat_statements (reset for the bench database before each run) counts every
+  statement the servers ran, divided by the requests; transaction control is not counted, nor are the
+  foreign-key checks PostgreSQL's own triggers run (listed apart). Without pg_stat_statements
+  (`shared_preload_libraries`), statements are counted in-process on sample requests and the header says so.
+- **CPU per operation** (server processes by kind, PostgreSQL backends) comes from /proc: unlike rates,
+  it does not depend on what else the machine was running.
+"""
 
 
 def write(results: list[ScenarioResult], meta: dict[str, Any], *, directory: Path) -> tuple[Path, Path]:
