@@ -162,7 +162,8 @@ def markdown(results: list[ScenarioResult], meta: dict[str, Any]) -> str:
         f"- **Machine:** {m['cores']} cores ({m['cpu'] or 'unknown CPU'}), {m['memory_gb']} GB RAM, {m['os']}  ",
         f"- **Software:** Python {m['python']}, {m['database']}, Redis {m['redis']}; everything on the same cores "
         "(server, workers, PostgreSQL, Redis, simulator and the load generator)  ",
-        f"- **SQL counted by:** {meta['sql_counter']}",
+        f"- **SQL counted by:** {meta['sql_counter']}  ",
+        f"- **Load average at the end** (1, 5, 15 min): {', '.join(map(str, meta.get('load_average_at_end', [])))}",
         "",
         "## Targets",
         "",
@@ -260,4 +261,6 @@ def meta_for(*, command: str, quick: bool, sql_counter: str) -> dict[str, Any]:
         "quick": quick,
         "sql_counter": sql_counter,
         "machine": machine(),
+        # Others using the cores while the bench runs lower every rate (not the CPU per operation).
+        "load_average_at_end": [round(value, 2) for value in os.getloadavg()],
     }

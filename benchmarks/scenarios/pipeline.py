@@ -33,13 +33,13 @@ PIPELINE_TARGET = 200
 async def _paced_user(
     port: int, requests: list[bytes], interval: float, start: float, end: float, timings: Timings
 ) -> None:
-    """One texter clicking every `interval` seconds (open loop: a slow answer does not slow the
-    offered rate, it only queues the next click behind it)."""
+    """One texter clicking every `interval` seconds until `end` (a slow answer delays the next
+    click; clicks that fall behind are not made up after the end)."""
     connection = await Connection.open("127.0.0.1", port)
     try:
         for i, request in enumerate(requests):
             due = start + i * interval
-            if due >= end:
+            if due >= end or time.monotonic() >= end:
                 break
             delay = due - time.monotonic()
             if delay > 0:

@@ -2,6 +2,7 @@ from __future__ import annotations
 
 import os
 import shlex
+import signal
 import subprocess
 import sys
 import tempfile
@@ -109,6 +110,8 @@ class Command(BaseCommand):
         name = connection.settings_dict["NAME"]
         if os.environ.get(PREPARED) != name:
             raise CommandError("--prepared is internal: run `manage.py bench` (it prepares its own database).")
+        # Stopped with a signal, still stop the servers and workers it started (finally blocks).
+        signal.signal(signal.SIGTERM, lambda signum, frame: sys.exit(128 + signum))
         call_command("migrate", verbosity=0)
         sizes = sizes_from(options)
         logs = Path(tempfile.mkdtemp(prefix="spoke-bench-"))
