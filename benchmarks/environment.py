@@ -197,12 +197,13 @@ def machine_busy_seconds() -> float:
 
 
 def _proc_cpu(pid: int) -> float:
-    """CPU seconds (user + system) a process has used, from /proc/<pid>/stat; 0 if it is gone."""
+    """CPU seconds (user + system) a process and its reaped children have used, from
+    /proc/<pid>/stat (an RQ worker forks a child per job); 0 if it is gone."""
     try:
         fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
     except (OSError, IndexError):
         return 0.0
-    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+    return sum(int(value) for value in fields[11:15]) / os.sysconf("SC_CLK_TCK")
 
 
 def _children(pid: int) -> list[int]:
