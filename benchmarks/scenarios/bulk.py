@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import tempfile
 from pathlib import Path
+from typing import Any
 
 from benchmarks import data
 from benchmarks.context import Bench, StepFailed
@@ -29,7 +30,7 @@ def run(bench: Bench) -> ScenarioResult:
     with tempfile.TemporaryDirectory() as directory:
         path = data.contacts_csv_write(Path(directory) / "contacts.csv", rows=rows)
         size_mb = path.stat().st_size / 1024 / 1024
-        steps = [
+        steps: list[tuple[str, dict[str, Any], str]] = [
             ("import", {"campaign": campaign.pk, "path": str(path)}, f"import {rows:,} rows ({size_mb:.0f} MB CSV)"),
             (
                 "assign",

@@ -62,7 +62,7 @@ class Measured:
         """CPU per operation: unlike throughput, it does not depend on what else the machine runs."""
         if not operations:
             return {}
-        figures = {
+        figures: dict[str, float | None] = {
             "server CPU ms/op": round(self.servers_cpu * 1000 / operations, 2),
             "PostgreSQL CPU ms/op": round(self.postgres_cpu * 1000 / operations, 2),
         }

@@ -4,6 +4,8 @@ connection, each click to a different contact; 1 to 1,000 texters at once, on a 
 
 from __future__ import annotations
 
+import functools
+
 from django.conf import settings
 
 from benchmarks import data
@@ -47,9 +49,7 @@ def run(bench: Bench) -> ScenarioResult:
                 before = Message.objects.filter(campaign=campaign).count()
                 m = measured(
                     bench,
-                    lambda per_user=per_user: closed_loop(
-                        "127.0.0.1", port, per_user, duration=bench.sizes.send_seconds
-                    ),
+                    functools.partial(closed_loop, "127.0.0.1", port, per_user, duration=bench.sizes.send_seconds),
                     processes,
                 )
                 row = Row.from_timings(f"{size:,} contacts, {level:,} texters", m.value, unit="sends/s")

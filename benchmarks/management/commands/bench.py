@@ -124,12 +124,16 @@ class Command(BaseCommand):
                 options["output"] or (tempfile.mkdtemp(prefix="spoke-bench-quick-") if options["quick"] else "docs")
             ),
             command=os.environ.get("SPOKE_BENCH_COMMAND", "manage.py bench"),
-            say=lambda text: (self.stdout.write(text), self.stdout.flush()),
+            say=self._say,
         )
         self.stdout.write(f"Wrote {md_path} and {json_path}")
         failed = [r.name for r in results if r.error]
         if failed:
             raise CommandError(f"Scenarios failed: {', '.join(failed)} (see {md_path}).")
+
+    def _say(self, text: str) -> None:
+        self.stdout.write(text)
+        self.stdout.flush()
 
 
 def sizes_from(options: dict[str, Any]) -> Sizes:
