@@ -5,7 +5,7 @@ PY := $(VENV)/bin/python
 HOST ?= 127.0.0.1
 PORT ?= 8000
 
-.PHONY: run test lint format worker stack bench migrations-check e2e screenshots clean
+.PHONY: run test lint format worker stack bench bench-quick migrations-check e2e screenshots clean
 
 $(VENV)/.installed: requirements.txt requirements-dev.txt
 	@command -v $(PYTHON) >/dev/null || { echo "Spoke needs Python 3.11 ($(PYTHON) not found)"; exit 1; }
@@ -48,9 +48,16 @@ stack: $(VENV)/.installed
 	$(PY) manage.py migrate --noinput
 	PATH="$(CURDIR)/$(VENV)/bin:$$PATH" PORT=$(PORT) BIND_HOST=$(HOST) $(VENV)/bin/honcho start -c worker=$(WORKERS) web worker
 
-## bench: the benchmark suite
+## bench: the benchmark suite on PostgreSQL + Redis (its own database spoke_bench, Redis db 15; ~15 min) → docs/benchmarks.md
+## (options: make bench BENCH_ARGS="--only sends --redis-db 3"; see manage.py bench --help)
 bench: $(VENV)/.installed
-	@echo "The benchmark suite is not written yet (see the 'Scale' issue); 'make bench' will run it."
+	@test -n "$$DATABASE_URL" -a -n "$$REDIS_URL" || { echo "Set DATABASE_URL (postgres://…) and REDIS_URL (redis://…): the benchmark runs on PostgreSQL and Redis, in a database of its own."; exit 1; }
+	$(PY) manage.py bench $(BENCH_ARGS)
+
+## bench-quick: every scenario tiny, a smoke run (not a measurement; the report goes to a temporary folder)
+bench-quick: $(VENV)/.installed
+	@test -n "$$DATABASE_URL" -a -n "$$REDIS_URL" || { echo "Set DATABASE_URL (postgres://…) and REDIS_URL (redis://…): the benchmark runs on PostgreSQL and Redis, in a database of its own."; exit 1; }
+	$(PY) manage.py bench --quick $(BENCH_ARGS)
 
 ## migrations-check: fail when a model changed without a migration
 migrations-check: $(VENV)/.installed

@@ -18,6 +18,27 @@ from django.db import transaction
 
 logger = logging.getLogger(__name__)
 
+_redis_clients: dict[str, Any] = {}
+_redis_clients_lock = threading.Lock()
+
+
+def rq_queue_get(name: str) -> Any:
+    """`django_rq.get_queue(name)` on one Redis client per process and URL.
+
+    django_rq builds a new client, with a new connection pool, on every call: each send opened a
+    fresh Redis connection just to enqueue its drain (the benchmark's profile showed it).
+    """
+    import django_rq
+    from django_rq.connection_utils import get_redis_connection
+
+    config = settings.RQ_QUEUES[name]
+    key = repr(sorted(config.items()))
+    client = _redis_clients.get(key)
+    if client is None:
+        with _redis_clients_lock:
+            client = _redis_clients.setdefault(key, get_redis_connection(config))
+    return django_rq.get_queue(name, connection=client)
+
 
 def enqueue(func: Callable[..., Any], *, queue: str = "default", job_id: str | None = None, **kwargs: Any) -> None:
     """Run `func(**kwargs)` as a job once the surrounding transaction commits.
@@ -30,9 +51,7 @@ def enqueue(func: Callable[..., Any], *, queue: str = "default", job_id: str | N
         if settings.JOBS_SYNC:
             func(**kwargs)
             return
-        import django_rq
-
-        rq_queue = django_rq.get_queue(queue)
+        rq_queue = rq_queue_get(queue)
         if job_id is not None:
             existing = rq_queue.fetch_job(job_id)
             if existing is not None and existing.get_status(refresh=False) in {"queued", "deferred", "scheduled"}:
@@ -62,9 +81,7 @@ def enqueue_once(func: Callable[..., Any], *, key: str, queue: str = "default", 
         if settings.JOBS_SYNC:
             func(**kwargs)
             return
-        import django_rq
-
-        rq_queue = django_rq.get_queue(queue)
+        rq_queue = rq_queue_get(queue)
         if not rq_queue.connection.set(_pending_key(key), "1", nx=True, ex=PENDING_TTL_SECONDS):
             return
         rq_queue.enqueue(
@@ -100,9 +117,7 @@ def enqueue_at(
         timer.daemon = True
         timer.start()
         return
-    import django_rq
-
-    rq_queue = django_rq.get_queue(queue)
+    rq_queue = rq_queue_get(queue)
     rq_queue.enqueue_at(when, func, job_id=job_id, kwargs=kwargs, result_ttl=60, failure_ttl=7 * 24 * 3600)
 
 

@@ -5,10 +5,15 @@ from __future__ import annotations
 
 import os
 
-from django.core.asgi import get_asgi_application
+import django
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "spoke.settings")
-django_asgi_app = get_asgi_application()
+django.setup(set_prefix=False)
+
+from core.asgi import OneThreadASGIHandler  # noqa: E402
+
+# Not get_asgi_application(): its handler opens a database connection per request (see core/asgi.py).
+django_asgi_app = OneThreadASGIHandler()
 
 from channels.auth import AuthMiddlewareStack  # noqa: E402
 from channels.routing import ProtocolTypeRouter, URLRouter  # noqa: E402
