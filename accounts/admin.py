@@ -24,7 +24,7 @@ from django.urls import reverse
 from django.utils.html import format_html, format_html_join
 from django.utils.http import urlencode
 
-from accounts import admin_invites, admin_tokens  # noqa: F401 (register the invites and API tokens admins)
+from accounts import admin_invites, admin_rq, admin_tokens  # noqa: F401 (register invites, API tokens, RQ dashboard)
 from accounts.admin_scoping import (
     OrganizationScopedAdmin,
     OrganizerScope,
