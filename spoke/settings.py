@@ -160,12 +160,15 @@ else:
 
 # The cache holds API throttling counters and which events each organization's webhooks want:
 # shared through Redis when there is one, so every process sees an endpoint change at once.
+# While Redis is down, reads are misses and writes are dropped (core/cache.py), with short
+# socket timeouts so a hung Redis cannot hold a request.
 if REDIS_URL:
     CACHES = {
         "default": {
-            "BACKEND": "django.core.cache.backends.redis.RedisCache",
+            "BACKEND": "core.cache.TolerantRedisCache",
             "LOCATION": REDIS_URL,
             "KEY_PREFIX": env_str("CACHE_KEY_PREFIX", "spoke"),
+            "OPTIONS": {"socket_connect_timeout": 1, "socket_timeout": 2},
         }
     }
 else:
