@@ -378,6 +378,10 @@ CONTENT_SECURITY_POLICY = {
 LOGIN_FAILURES_PER_ACCOUNT = env_int("LOGIN_FAILURES_PER_ACCOUNT", 5)
 LOGIN_FAILURES_PER_ADDRESS = env_int("LOGIN_FAILURES_PER_ADDRESS", 20)
 LOGIN_LOCKOUT_SECONDS = env_int("LOGIN_LOCKOUT_SECONDS", 15 * 60)
+# Proxies in front of Spoke that append to X-Forwarded-For (0: clients connect directly). Login
+# throttling and the API's per-address throttle take the client's address from there.
+NUM_PROXIES = env_int("NUM_PROXIES", 0)
+REST_FRAMEWORK["NUM_PROXIES"] = NUM_PROXIES or None
 # Provider webhooks are a few kilobytes; anything bigger is refused with 413 before it is read.
 WEBHOOK_MAX_BYTES = env_int("WEBHOOK_MAX_BYTES", 64 * 1024)
 

@@ -16,6 +16,7 @@ EXPECTED: dict[str, str] = {
     "": "G302 G302 G302 G302 G302 G302",
     "accounts/login/": "G200 G302 G302 G302 G302 G302",
     "accounts/logout/": "P302 P302 P302 P302 P302 P302",
+    "accounts/logout-everywhere/": "G302 P302 P302 P302 P302 P302",
     "accounts/join/<str:token>/": "G200 G200 G200 G200 G200 G200",
     "texter/": "G302 G200 G200 G200 G200 G200",
     "texter/cards/": "G302 G200 G200 G200 G200 G200",
