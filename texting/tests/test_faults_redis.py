@@ -31,6 +31,7 @@ from campaigns.models import Assignment, Campaign, Contact
 from spoke.testing import ContactFactory
 from texting.jobs import sweep_outbox
 from texting.models import Message, MessageStatus
+from texting.providers.base import OutboundSMS, SendResult
 from texting.tests.test_outbox import ScriptedProvider
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -100,9 +101,18 @@ def private_redis(settings: SettingsWrapper) -> Iterator[PrivateRedis]:
     channel_layers.backends.clear()
 
 
+class CountingProvider(ScriptedProvider):
+    """Accepts everything with a short SID (a whole script does not fit in one)."""
+
+    def send(self, message: OutboundSMS) -> SendResult:
+        with self.lock:
+            self.sent.append(message)
+            return SendResult(sid=f"SMcounted{len(self.sent):06d}", status="queued")
+
+
 @pytest.fixture
 def provider(monkeypatch: pytest.MonkeyPatch) -> ScriptedProvider:
-    scripted = ScriptedProvider()
+    scripted = CountingProvider()
     monkeypatch.setattr("texting.outbox.get_provider", lambda *args, **kwargs: scripted)
     return scripted
 
