@@ -14,11 +14,11 @@ from django.contrib.admin.helpers import ACTION_CHECKBOX_NAME
 from django.contrib.admin.models import CHANGE, LogEntry
 from django.contrib.contenttypes.models import ContentType
 from django.db.models import QuerySet
-from django.http import HttpRequest, HttpResponseBase, HttpResponseRedirect
+from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
 
 
 class AuditedActionsMixin:
-    def response_action(self, request: HttpRequest, queryset: QuerySet[Any]) -> HttpResponseBase | None:
+    def response_action(self, request: HttpRequest, queryset: QuerySet[Any]) -> HttpResponse | None:
         response = super().response_action(request, queryset)  # type: ignore[misc]
         # A redirect means the action ran; an intermediate page (asking for more) changed nothing yet.
         if isinstance(response, HttpResponseRedirect):
@@ -35,7 +35,7 @@ def admin_action_record(*, request: HttpRequest, model: type[Any]) -> LogEntry:
         what = f"{count} {model._meta.verbose_name if count == 1 else model._meta.verbose_name_plural}"
     filters = request.GET.urlencode()
     return LogEntry.objects.create(
-        user_id=request.user.pk,
+        user_id=request.user.pk or 0,  # only staff reach an admin action
         content_type=ContentType.objects.get_for_model(model),
         object_id=None,
         object_repr=f"Action “{name}” on {what}"[:200],

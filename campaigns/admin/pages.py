@@ -301,7 +301,7 @@ class CampaignPagesAdmin(OrganizationScopedAdmin):
         if not form.is_valid():
             too_large = form.has_error("file", "file_too_large")
             messages.error(
-                request, form.errors["file"][0] if too_large else "Choose a CSV file with two columns, Title and Text."
+                request, str(form.errors["file"][0]) if too_large else "Choose a CSV file with two columns, Title and Text."
             )
         else:
             try:
