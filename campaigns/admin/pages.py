@@ -300,9 +300,8 @@ class CampaignPagesAdmin(OrganizationScopedAdmin):
         form = CannedImportForm(request.POST, request.FILES)
         if not form.is_valid():
             too_large = form.has_error("file", "file_too_large")
-            messages.error(
-                request, str(form.errors["file"][0]) if too_large else "Choose a CSV file with two columns, Title and Text."
-            )
+            problem = str(form.errors["file"][0]) if too_large else "Choose a CSV file with two columns, Title and Text."
+            messages.error(request, problem)
         else:
             try:
                 text = io.TextIOWrapper(form.cleaned_data["file"], encoding="utf-8-sig", newline="")
