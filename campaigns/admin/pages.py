@@ -299,8 +299,9 @@ class CampaignPagesAdmin(OrganizationScopedAdmin):
         campaign = self._campaign(request, object_id, self.edit_role)
         form = CannedImportForm(request.POST, request.FILES)
         if not form.is_valid():
-            too_large = form.has_error("file", "file_too_large")
-            problem = str(form.errors["file"][0]) if too_large else "Choose a CSV file with two columns, Title and Text."
+            problem = "Choose a CSV file with two columns, Title and Text."
+            if form.has_error("file", "file_too_large"):
+                problem = str(form.errors["file"][0])
             messages.error(request, problem)
         else:
             try:
