@@ -39,6 +39,9 @@ class LiveGroupConsumer(AsyncJsonWebsocketConsumer):
     async def sessions_ended(self, message: dict[str, Any]) -> None:
         await self.close(code=SESSION_ENDED)
 
+    async def membership_revoked(self, message: dict[str, Any]) -> None:
+        """The user was suspended or removed somewhere: subclasses re-check their access."""
+
     async def receive_json(self, content: Any, **kwargs: Any) -> None:
         if isinstance(content, dict) and content.get("type") == "ping":
             await self.send_json({"event": "pong"})

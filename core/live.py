@@ -98,8 +98,9 @@ def publish_stats_changed(*, campaign_id: int | None) -> None:
 
 
 def disconnect_texter_on_commit(*, user_id: int) -> None:
-    """Ask the user's texter websockets to check their membership again and close if they lost it."""
-    _send_on_commit(texter_group(user_id), {"type": "membership.revoked"}, "membership_revoked")
+    """Ask every open websocket of the user (texter pages and back-office campaign pages) to check
+    their access again and close if they lost it."""
+    _send_on_commit(sessions_group(user_id), {"type": "membership.revoked"}, "membership_revoked")
 
 
 def close_sockets_on_commit(*, user_id: int) -> None:
