@@ -94,6 +94,9 @@ def private_redis(settings: SettingsWrapper) -> Iterator[PrivateRedis]:
     settings.CHANNEL_LAYERS = {
         "default": {"BACKEND": "channels_redis.core.RedisChannelLayer", "CONFIG": {"hosts": [redis.url]}}
     }
+    # Sessions cached in Redis with the database behind them (the stricter case: with database
+    # sessions a request does not touch Redis at all): a lost Redis reads as a cache miss.
+    settings.SESSION_ENGINE = "django.contrib.sessions.backends.cached_db"
     settings.SEND_SWEEP_QUEUED_AFTER_SECONDS = 0
     channel_layers.backends.clear()
     yield redis
