@@ -26,7 +26,9 @@ PRODUCTION_ENV = {
 
 
 def _run(args: list[str], **env: str) -> subprocess.CompletedProcess[str]:
-    clean = {k: v for k, v in os.environ.items() if k not in {"DEBUG", "SPOKE_PRODUCTION", "ALLOWED_HOSTS"}}
+    # Not what a deployment has: the browser tests' conftest allows the ORM in Playwright's loop.
+    test_only = {"DEBUG", "SPOKE_PRODUCTION", "ALLOWED_HOSTS", "DJANGO_ALLOW_ASYNC_UNSAFE"}
+    clean = {k: v for k, v in os.environ.items() if k not in test_only}
     return subprocess.run(  # noqa: S603 (our own interpreter and manage.py)
         [sys.executable, *args], cwd=ROOT, env={**clean, **env}, capture_output=True, text=True, check=False
     )
