@@ -123,7 +123,7 @@ def url_for(route: Route, org: Org) -> str:
             if route.name == "admin:view_on_site":
                 kwargs[name] = org.campaign.pk
             else:
-                kwargs[name] = next(fn(org) for key, fn in ADMIN_OBJECTS.items() if model.startswith(key))
+                kwargs[name] = ADMIN_OBJECTS[model](org)
         elif name == "pk":
             basename = route.name.rsplit("-", 1)[0]
             kwargs[name] = API_OBJECTS[basename](org) if basename in API_OBJECTS else org.campaign.pk
