@@ -24,7 +24,7 @@ from django.urls import reverse
 from django.utils.html import format_html, format_html_join
 from django.utils.http import urlencode
 
-from accounts import admin_invites, admin_tokens  # noqa: F401 (register the invites and API tokens admins)
+from accounts import admin_invites, admin_rq, admin_tokens  # noqa: F401 (register invites, API tokens, RQ dashboard)
 from accounts.admin_scoping import (
     OrganizationScopedAdmin,
     OrganizerScope,
@@ -35,6 +35,7 @@ from accounts.admin_scoping import (
     scoped_related_filter,
     timezone_field,
 )
+from accounts.forms import ThrottledAdminAuthenticationForm
 from accounts.models import ORGANIZER_ROLES, ROLE_RANK, Membership, Organization, Role, User
 from accounts.services import (
     ORGANIZATION_SETTINGS,
@@ -634,3 +635,7 @@ class OrganizationAdmin(OrganizationScopedAdmin):
                 membership_set(organization=form.instance, user=membership.user, role=membership.role)
             for membership in formset.deleted_objects:
                 membership_remove(membership=membership, acting_user=acting_user(request))
+
+
+# The back office's login page counts failed attempts like the texter app's (accounts/throttling.py).
+admin.site.login_form = ThrottledAdminAuthenticationForm

@@ -23,6 +23,7 @@ from django.db.models import QuerySet
 from django.http import Http404, HttpRequest
 from django.urls import reverse
 
+from accounts.admin_audit import AuditedActionsMixin
 from accounts.models import ROLE_RANK, Organization, Role, User
 from accounts.selectors import organizations_for_organizer
 
@@ -118,7 +119,7 @@ def organization_id_through(obj: models.Model, lookup: str) -> int | None:
 # --- ModelAdmin and inline bases ----------------------------------------------------------------
 
 
-class OrganizationScopedAdmin(admin.ModelAdmin):  # type: ignore[type-arg]
+class OrganizationScopedAdmin(AuditedActionsMixin, admin.ModelAdmin):  # type: ignore[type-arg]
     """A ModelAdmin cut to the organizer's organizations, gated by role instead of model permissions.
 
     `organization_lookup` is the ORM path from the model to its Organization ("" for Organization

@@ -6,6 +6,7 @@ from django.contrib.auth.models import AbstractUser, BaseUserManager
 from django.core.exceptions import ValidationError
 from django.core.validators import MaxValueValidator
 from django.db import models
+from django.utils.crypto import salted_hmac
 
 DEFAULT_OPT_OUT_MESSAGE = "I'm opting you out of texts immediately. Have a great day."
 
@@ -41,6 +42,9 @@ class User(AbstractUser):
     username = None  # type: ignore[assignment]
     email = models.EmailField("email address", unique=True)
     cell = models.CharField(max_length=20, blank=True, help_text="The texter's own phone, E.164.")
+    # "Log out everywhere" moves this on: every session signed with the old value stops working,
+    # whatever the session engine (database, cache or cached_db), at no cost per request.
+    session_epoch = models.PositiveIntegerField(default=0, editable=False)
 
     USERNAME_FIELD = "email"
     REQUIRED_FIELDS: ClassVar[list[str]] = []
@@ -49,6 +53,13 @@ class User(AbstractUser):
 
     def __str__(self) -> str:
         return self.get_full_name() or self.email
+
+    def _get_session_auth_hash(self, secret: str | None = None) -> str:
+        # Epoch 0 keeps Django's own hash, so sessions made before this field existed stay valid.
+        if not self.session_epoch:
+            return super()._get_session_auth_hash(secret=secret)  # type: ignore[misc]
+        value = f"{self.password}:{self.session_epoch}"
+        return salted_hmac("accounts.User.session_auth_hash", value, secret=secret, algorithm="sha256").hexdigest()
 
 
 class Organization(models.Model):

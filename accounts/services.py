@@ -8,12 +8,14 @@ from collections.abc import Mapping
 
 from django.conf import settings
 from django.db import transaction
+from django.db.models import F
 from django.urls import reverse
 from django.utils import timezone
 
 from accounts.models import Invite, Membership, Organization, Role, User
 from campaigns.services import texter_assignments_release
 from core.errors import ApplicationError
+from core.live import close_sockets_on_commit
 
 logger = logging.getLogger(__name__)
 
@@ -39,6 +41,15 @@ def user_create(*, email: str, password: str | None, first_name: str = "", last_
 
 
 @transaction.atomic
+def user_sessions_end(*, user: User) -> None:
+    """Log the user out everywhere: every session (any engine) stops working at its next request,
+    and their open websockets close once this commits."""
+    with transaction.atomic():
+        User.objects.filter(pk=user.pk).update(session_epoch=F("session_epoch") + 1)
+        user.refresh_from_db(fields=["session_epoch"])
+        close_sockets_on_commit(user_id=user.pk)
+
+
 def organization_create(*, name: str, owner: User) -> Organization:
     organization = Organization.objects.create(name=name)
     Membership.objects.create(user=owner, organization=organization, role=Role.OWNER)

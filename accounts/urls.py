@@ -6,11 +6,8 @@ from django.urls import path
 from accounts import views
 
 urlpatterns = [
-    path(
-        "login/",
-        auth_views.LoginView.as_view(template_name="accounts/login.html", redirect_authenticated_user=True),
-        name="login",
-    ),
+    path("login/", views.LoginView.as_view(), name="login"),
     path("logout/", auth_views.LogoutView.as_view(), name="logout"),
+    path("logout-everywhere/", views.logout_everywhere, name="logout_everywhere"),
     path("join/<str:token>/", views.join, name="join"),
 ]

@@ -1,9 +1,13 @@
-"""The join page: a person opening an invite link joins the organization with the invited role."""
+"""The join page (a person opening an invite link joins the organization with the invited role),
+the throttled login page and "log out everywhere"."""
 
 from __future__ import annotations
 
 from django import forms
-from django.contrib.auth import login
+from django.contrib import messages
+from django.contrib.auth import login, logout
+from django.contrib.auth import views as auth_views
+from django.contrib.auth.decorators import login_required
 from django.contrib.auth.password_validation import validate_password
 from django.core.exceptions import ValidationError
 from django.db import transaction
@@ -12,8 +16,9 @@ from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.views.decorators.http import require_http_methods
 
+from accounts.forms import THROTTLED, ThrottledAuthenticationForm
 from accounts.models import ORGANIZER_ROLES, User
-from accounts.services import invite_accept, invite_get_usable, user_create
+from accounts.services import invite_accept, invite_get_usable, user_create, user_sessions_end
 from core.errors import ApplicationError
 
 
@@ -94,3 +99,28 @@ def join(request: HttpRequest, token: str) -> HttpResponse:
 def _login_url(request: HttpRequest) -> str:
     """Log in, then land back on this join page."""
     return f"{reverse('login')}?next={request.path}"
+
+
+class LoginView(auth_views.LoginView):
+    """Django's login page with throttled attempts: a locked account or address answers 429."""
+
+    form_class = ThrottledAuthenticationForm
+    template_name = "accounts/login.html"
+    redirect_authenticated_user = True
+
+    def form_invalid(self, form: ThrottledAuthenticationForm) -> HttpResponse:  # type: ignore[override]
+        response = super().form_invalid(form)
+        if any(error.code == THROTTLED for error in form.non_field_errors().as_data()):
+            response.status_code = 429
+        return response
+
+
+@login_required
+@require_http_methods(["POST"])
+def logout_everywhere(request: HttpRequest) -> HttpResponse:
+    """End every session of this user (other browsers and phones included) and their open pages."""
+    assert isinstance(request.user, User)
+    user_sessions_end(user=request.user)
+    logout(request)
+    messages.success(request, "You are logged out everywhere. Log in again on the devices you use.")
+    return redirect("login")

@@ -7,6 +7,8 @@ organization's organizer included) is refused as if the campaign did not exist.
 
 from __future__ import annotations
 
+from typing import Any
+
 from channels.db import database_sync_to_async
 
 from accounts.models import ORGANIZER_ROLES, Membership, User
@@ -34,3 +36,9 @@ class CampaignConsumer(LiveGroupConsumer):
             await self.close(code=4403)
             return
         await self.join(campaign_group(campaign_id))
+
+    async def membership_revoked(self, message: dict[str, Any]) -> None:
+        # Suspended or removed: a campaign page of an organization they no longer organize closes.
+        campaign_id = int(self.scope["url_route"]["kwargs"]["campaign_id"])
+        if not await database_sync_to_async(organizer_may_watch)(user=self.scope["user"], campaign_id=campaign_id):
+            await self.close(code=4403)

@@ -1,19 +1,33 @@
-"""Django's Redis cache with one client (and connection pool) per process.
+"""The Redis cache: one client per process, and riding out a Redis outage.
 
-Django keeps cache backends per async context, so under ASGI every request built a new
-RedisCacheClient with an empty pool and opened a new Redis connection for its first cache call
-(on the send path: the dashboard's coalescing `cache.add`). Sharing the client per process keeps
-the connections open; redis-py's pool is thread-safe.
+One client (and connection pool) per process: Django keeps cache backends per async context, so
+under ASGI every request built a new RedisCacheClient with an empty pool and opened a new Redis
+connection for its first cache call (on the send path: the dashboard's coalescing `cache.add`).
+Sharing the client per process keeps the connections open; redis-py's pool is thread-safe.
+
+Tolerant of an outage: everything Spoke keeps in the cache can be rebuilt from the database or
+lost without harm (sessions are cached_db, API throttling counters, login-failure counters, which
+events webhooks want, the dashboard's refresh window), so while Redis is down a read is a miss
+and a write is dropped, with a warning in the log, and sends, replies and pages go on. Deleting
+stays strict: a delete that did not happen would leave stale data behind once Redis is back, so
+it raises.
 """
 
 from __future__ import annotations
 
+import functools
+import logging
 import threading
+from collections.abc import Callable
 from functools import cached_property
 from typing import Any
 
 from django.core.cache.backends.redis import RedisCache, RedisCacheClient
+from redis.exceptions import ConnectionError as RedisConnectionError
+from redis.exceptions import TimeoutError as RedisTimeoutError
 
+logger = logging.getLogger(__name__)
+OUTAGE = (RedisConnectionError, RedisTimeoutError, OSError)
 _clients: dict[str, RedisCacheClient] = {}
 _lock = threading.Lock()
 
@@ -32,3 +46,56 @@ class SharedRedisCache(RedisCache):
             with _lock:
                 client = _clients.setdefault(key, self._class(self._servers, **self._options))
         return client
+
+
+def _tolerant(fallback: Callable[..., Any]) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
+    def decorate(method: Callable[..., Any]) -> Callable[..., Any]:
+        @functools.wraps(method)
+        def wrapper(self: TolerantRedisCache, *args: Any, **kwargs: Any) -> Any:
+            try:
+                return method(self, *args, **kwargs)
+            except OUTAGE as error:
+                logger.warning("cache unavailable (%s): %s treated as a miss", type(error).__name__, method.__name__)
+                return fallback(*args, **kwargs)
+
+        return wrapper
+
+    return decorate
+
+
+def _default(key: str, default: Any = None, *args: Any, **kwargs: Any) -> Any:
+    return default
+
+
+class TolerantRedisCache(SharedRedisCache):
+    @_tolerant(_default)
+    def get(self, key: str, default: Any = None, version: int | None = None) -> Any:
+        return super().get(key, default, version)
+
+    @_tolerant(lambda *args, **kwargs: {})
+    def get_many(self, keys: Any, version: int | None = None) -> dict[str, Any]:
+        return super().get_many(keys, version)
+
+    @_tolerant(lambda *args, **kwargs: None)
+    def set(self, key: str, value: Any, timeout: Any = 300, version: int | None = None) -> None:
+        super().set(key, value, timeout, version)
+
+    @_tolerant(lambda *args, **kwargs: [])
+    def set_many(self, data: dict[str, Any], timeout: Any = 300, version: int | None = None) -> list[str]:
+        return super().set_many(data, timeout, version)
+
+    @_tolerant(lambda *args, **kwargs: False)
+    def add(self, key: str, value: Any, timeout: Any = 300, version: int | None = None) -> bool:
+        return super().add(key, value, timeout, version)
+
+    @_tolerant(lambda *args, **kwargs: False)
+    def has_key(self, key: str, version: int | None = None) -> bool:
+        return super().has_key(key, version)
+
+    @_tolerant(lambda key, delta=1, *args, **kwargs: delta)
+    def incr(self, key: str, delta: int = 1, version: int | None = None) -> int:
+        return super().incr(key, delta, version)
+
+    @_tolerant(lambda *args, **kwargs: False)
+    def touch(self, key: str, timeout: Any = 300, version: int | None = None) -> bool:
+        return super().touch(key, timeout, version)

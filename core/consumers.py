@@ -7,7 +7,11 @@ from typing import Any
 
 from channels.generic.websocket import AsyncJsonWebsocketConsumer
 
+from core.live import sessions_group
 from ops.metrics import websockets_change, websockets_refresh_due
+
+# The close code a page sees when its user logged out everywhere: it must log in again.
+SESSION_ENDED = 4401
 
 
 class LiveGroupConsumer(AsyncJsonWebsocketConsumer):
@@ -16,18 +20,32 @@ class LiveGroupConsumer(AsyncJsonWebsocketConsumer):
     published with core.live.publish_on_commit reaches them as {"event": ..., **payload}."""
 
     group: str | None = None
+    sessions_group: str | None = None
 
     async def join(self, group: str) -> None:
         self.group = group
         await self.channel_layer.group_add(group, self.channel_name)
         # Open sockets across every process, for /metrics (off the event loop: it may reach Redis).
         await asyncio.to_thread(websockets_change, 1)
+        # Every socket of a user also hears "your sessions were ended" (log out everywhere).
+        user = self.scope.get("user")
+        if user is not None and user.is_authenticated:
+            self.sessions_group = sessions_group(user.id)
+            await self.channel_layer.group_add(self.sessions_group, self.channel_name)
         await self.accept()
 
     async def disconnect(self, code: int) -> None:
         if self.group is not None:
             await self.channel_layer.group_discard(self.group, self.channel_name)
             await asyncio.to_thread(websockets_change, -1)
+        if self.sessions_group is not None:
+            await self.channel_layer.group_discard(self.sessions_group, self.channel_name)
+
+    async def sessions_ended(self, message: dict[str, Any]) -> None:
+        await self.close(code=SESSION_ENDED)
+
+    async def membership_revoked(self, message: dict[str, Any]) -> None:
+        """The user was suspended or removed somewhere: subclasses re-check their access."""
 
     async def receive_json(self, content: Any, **kwargs: Any) -> None:
         if isinstance(content, dict) and content.get("type") == "ping":

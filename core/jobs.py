@@ -15,6 +15,8 @@ from typing import Any
 
 from django.conf import settings
 from django.db import transaction
+from redis.exceptions import ConnectionError as RedisConnectionError
+from redis.exceptions import TimeoutError as RedisTimeoutError
 
 logger = logging.getLogger(__name__)
 
@@ -51,14 +53,27 @@ def enqueue(func: Callable[..., Any], *, queue: str = "default", job_id: str | N
         if settings.JOBS_SYNC:
             func(**kwargs)
             return
-        rq_queue = rq_queue_get(queue)
-        if job_id is not None:
-            existing = rq_queue.fetch_job(job_id)
-            if existing is not None and existing.get_status(refresh=False) in {"queued", "deferred", "scheduled"}:
-                return
-        rq_queue.enqueue(func, job_id=job_id, kwargs=kwargs, result_ttl=60, failure_ttl=7 * 24 * 3600)
+        try:
+            rq_queue = rq_queue_get(queue)
+            if job_id is not None:
+                existing = rq_queue.fetch_job(job_id)
+                if existing is not None and existing.get_status(refresh=False) in {"queued", "deferred", "scheduled"}:
+                    return
+            rq_queue.enqueue(func, job_id=job_id, kwargs=kwargs, result_ttl=60, failure_ttl=7 * 24 * 3600)
+        except REDIS_OUTAGE:
+            _log_lost_enqueue(func)
 
     transaction.on_commit(_dispatch)
+
+
+# Redis down while a job is enqueued after commit: what committed stays committed (the request
+# does not fail), and the job is logged as lost. The database holds the work, so whatever needs
+# it redoes it: the outbox sweeper re-kicks drains for messages left queued.
+REDIS_OUTAGE = (RedisConnectionError, RedisTimeoutError, OSError)
+
+
+def _log_lost_enqueue(func: Callable[..., Any]) -> None:
+    logger.error("Redis unavailable: job %s not enqueued; its work stays in the database", _path(func), exc_info=True)
 
 
 PENDING_TTL_SECONDS = 120
@@ -82,15 +97,28 @@ def enqueue_once(func: Callable[..., Any], *, key: str, queue: str = "default", 
             func(**kwargs)
             return
         rq_queue = rq_queue_get(queue)
-        if not rq_queue.connection.set(_pending_key(key), "1", nx=True, ex=PENDING_TTL_SECONDS):
+        try:
+            if not rq_queue.connection.set(_pending_key(key), "1", nx=True, ex=PENDING_TTL_SECONDS):
+                return
+        except REDIS_OUTAGE:
+            _log_lost_enqueue(func)
             return
-        rq_queue.enqueue(
-            run_once_job,
-            kwargs={"key": key, "func": _path(func), "kwargs": kwargs},
-            description=f"{_path(func)}({key})",
-            result_ttl=60,
-            failure_ttl=7 * 24 * 3600,
-        )
+        try:
+            rq_queue.enqueue(
+                run_once_job,
+                kwargs={"key": key, "func": _path(func), "kwargs": kwargs},
+                description=f"{_path(func)}({key})",
+                result_ttl=60,
+                failure_ttl=7 * 24 * 3600,
+            )
+        except REDIS_OUTAGE:
+            _log_lost_enqueue(func)
+            # The flag must not stand for a job that does not exist (it would hold back the next
+            # enqueue until it expires); if Redis is still away, it expires on its own.
+            try:
+                rq_queue.connection.delete(_pending_key(key))
+            except REDIS_OUTAGE:
+                pass
 
     transaction.on_commit(_dispatch)
 

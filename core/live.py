@@ -26,6 +26,11 @@ def campaign_group(campaign_id: int) -> str:
     return f"campaign.{campaign_id}"
 
 
+def sessions_group(user_id: int) -> str:
+    """Every open socket of one user, whatever page it serves (core.consumers joins it)."""
+    return f"sessions.{user_id}"
+
+
 def publish_on_commit(group: str, event: str, **payload: Any) -> None:
     _send_on_commit(group, {"type": "live.event", "event": event, "payload": payload}, event)
 
@@ -93,8 +98,14 @@ def publish_stats_changed(*, campaign_id: int | None) -> None:
 
 
 def disconnect_texter_on_commit(*, user_id: int) -> None:
-    """Ask the user's texter websockets to check their membership again and close if they lost it."""
-    _send_on_commit(texter_group(user_id), {"type": "membership.revoked"}, "membership_revoked")
+    """Ask every open websocket of the user (texter pages and back-office campaign pages) to check
+    their access again and close if they lost it."""
+    _send_on_commit(sessions_group(user_id), {"type": "membership.revoked"}, "membership_revoked")
+
+
+def close_sockets_on_commit(*, user_id: int) -> None:
+    """Close every open websocket of the user (their sessions were ended)."""
+    _send_on_commit(sessions_group(user_id), {"type": "sessions.ended"}, "sessions_ended")
 
 
 REASSIGNED_IDS_LIMIT = 500

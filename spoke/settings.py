@@ -172,13 +172,17 @@ else:
 
 # The cache holds API throttling counters and which events each organization's webhooks want:
 # shared through Redis when there is one, so every process sees an endpoint change at once.
+# While Redis is down, reads are misses and writes are dropped (core/cache.py), with short
+# socket timeouts so a hung Redis cannot hold a request.
 if REDIS_URL:
     CACHES = {
         "default": {
-            # Django's RedisCache, with one connection pool per process rather than per request (core/cache.py).
-            "BACKEND": "core.cache.SharedRedisCache",
+            # Django's RedisCache with one connection pool per process, and a Redis outage read as
+            # misses instead of failed requests (core/cache.py).
+            "BACKEND": "core.cache.TolerantRedisCache",
             "LOCATION": REDIS_URL,
             "KEY_PREFIX": env_str("CACHE_KEY_PREFIX", "spoke"),
+            "OPTIONS": {"socket_connect_timeout": 1, "socket_timeout": 2},
         }
     }
 else:
@@ -327,11 +331,15 @@ WEBHOOK_ALLOW_PRIVATE_ADDRESSES = env_bool("WEBHOOK_ALLOW_PRIVATE_ADDRESSES", no
 INVITE_MAX_AGE_DAYS = env_int("INVITE_MAX_AGE_DAYS", 14)
 
 # --- Security ---------------------------------------------------------------------------------
+# What `manage.py check --deploy` asks for in production (spoke/tests/security/test_deploy.py runs
+# it), a Content Security Policy with no inline script or style anywhere, login throttling and
+# request-size limits. ALLOWED_HOSTS and CSRF_TRUSTED_ORIGINS come from the environment (Core).
 
 SESSION_COOKIE_HTTPONLY = True
 X_FRAME_OPTIONS = "DENY"
 SECURE_CONTENT_TYPE_NOSNIFF = True
 SECURE_REFERRER_POLICY = "same-origin"
+SECURE_CROSS_ORIGIN_OPENER_POLICY = "same-origin"
 if PRODUCTION:
     SECURE_SSL_REDIRECT = env_bool("SECURE_SSL_REDIRECT", True)
     SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
@@ -340,6 +348,63 @@ if PRODUCTION:
     SECURE_HSTS_PRELOAD = True
     SESSION_COOKIE_SECURE = True
     CSRF_COOKIE_SECURE = True
+    # The ASGI server's own errors never print settings; Django's debug page is off (DEBUG refused).
+
+# Content Security Policy (django-csp), in every environment so development meets the same
+# policy as production: scripts and styles only from our own static files. Templates carry no
+# inline <script>, <style> or style="" (static/spoke/styles.js applies data-style-* attributes).
+from csp.constants import NONE, SELF  # noqa: E402
+
+INSTALLED_APPS.append("csp")
+MIDDLEWARE.insert(MIDDLEWARE.index("django.middleware.security.SecurityMiddleware") + 1, "csp.middleware.CSPMiddleware")
+
+
+def _django_admin_inline_style_hash() -> str:
+    """Django admin's change list has one fixed inline <style> (lists without actions): allow it
+    by its hash rather than allowing inline styles."""
+    import base64
+    import hashlib
+    import re
+
+    import django.contrib.admin
+
+    template = Path(django.contrib.admin.__file__).parent / "templates" / "admin" / "change_list.html"
+    found = re.search(r"<style>(.*?)</style>", template.read_text(), flags=re.DOTALL)
+    if not found:
+        return ""
+    digest = base64.b64encode(hashlib.sha256(found.group(1).encode()).digest()).decode()
+    return f"'sha256-{digest}'"
+
+
+CONTENT_SECURITY_POLICY = {
+    "DIRECTIVES": {
+        "default-src": [SELF],
+        "script-src": [SELF],
+        "style-src": [SELF, _django_admin_inline_style_hash()],
+        # Campaign logos may live in S3; favicons are data: URLs.
+        "img-src": [SELF, "data:", "https:"],
+        "connect-src": [SELF],
+        "font-src": [SELF],
+        "object-src": [NONE],
+        "base-uri": [SELF],
+        "form-action": [SELF],
+        "frame-ancestors": [NONE],
+    }
+}
+
+# Login throttling (accounts/throttling.py): failed logins per account and per client address in
+# a sliding window, counted in the cache (Redis in production, shared by every web process).
+LOGIN_FAILURES_PER_ACCOUNT = env_int("LOGIN_FAILURES_PER_ACCOUNT", 5)
+LOGIN_FAILURES_PER_ADDRESS = env_int("LOGIN_FAILURES_PER_ADDRESS", 20)
+LOGIN_LOCKOUT_SECONDS = env_int("LOGIN_LOCKOUT_SECONDS", 15 * 60)
+# Proxies in front of Spoke that append to X-Forwarded-For (0: clients connect directly). Login
+# throttling and the API's per-address throttle take the client's address from there.
+NUM_PROXIES = env_int("NUM_PROXIES", 0)
+REST_FRAMEWORK["NUM_PROXIES"] = NUM_PROXIES or None
+# Other uploaded files (opt-out lists, canned responses) are refused above this, with a message.
+UPLOAD_MAX_BYTES = env_int("UPLOAD_MAX_BYTES", 20 * 1024 * 1024)
+# Provider webhooks are a few kilobytes; anything bigger is refused with 413 before it is read.
+WEBHOOK_MAX_BYTES = env_int("WEBHOOK_MAX_BYTES", 64 * 1024)
 
 # --- Logging: secrets and message bodies never reach the logs -----------------------------------
 

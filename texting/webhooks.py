@@ -5,6 +5,11 @@ URL it called (ours as the public sees it: PUBLIC_BASE_URL, so a TLS-terminating
 does not break validation) and the POST parameters. A bad or missing signature answers 403.
 Once authenticated a request is always acknowledged with a 2xx, even when its content is odd,
 so Twilio does not retry it for hours; only a database outage answers 5xx (and is retried).
+
+A body larger than WEBHOOK_MAX_BYTES answers 413 before it is read (Twilio's are a few KB).
+Twilio's signature carries no timestamp, so a replayed request is authentic and accepted; it is
+harmless because both webhooks are idempotent: the same MessageSid stores one reply, and a
+status report never moves a message backwards (tested in texting/tests/test_webhook_storms.py).
 """
 
 from __future__ import annotations
@@ -56,6 +61,21 @@ def signature_valid(request: HttpRequest) -> bool:
     return RequestValidator(token).validate(url, request.POST.dict(), signature)
 
 
+def too_large(request: HttpRequest) -> HttpResponse | None:
+    """413 for a body over WEBHOOK_MAX_BYTES, judged by its declared length before reading it,
+    and by its real length when none is declared (Django then reads at most its own limit)."""
+    declared = request.META.get("CONTENT_LENGTH") or ""
+    size = int(declared) if declared.isdigit() else len(request.body)
+    if size > settings.WEBHOOK_MAX_BYTES:
+        logger.warning("webhook body of %s bytes refused (limit %s)", size, settings.WEBHOOK_MAX_BYTES)
+        return HttpResponse(
+            f"Request body too large: at most {settings.WEBHOOK_MAX_BYTES} bytes.",
+            status=413,
+            content_type="text/plain",
+        )
+    return None
+
+
 def _int(data: QueryDict, name: str, default: int) -> int:
     value = data.get(name, "")
     return int(value) if value.strip().isdigit() else default
@@ -78,6 +98,8 @@ def inbound_from_post(data: QueryDict) -> InboundSMS:
 @csrf_exempt
 @require_POST
 def twilio_inbound(request: HttpRequest) -> HttpResponse:
+    if refused := too_large(request):
+        return refused
     if not signature_valid(request):
         return HttpResponseForbidden("Invalid Twilio signature.")
     inbound = inbound_from_post(request.POST)
@@ -94,6 +116,8 @@ def twilio_inbound(request: HttpRequest) -> HttpResponse:
 @csrf_exempt
 @require_POST
 def twilio_status(request: HttpRequest) -> HttpResponse:
+    if refused := too_large(request):
+        return refused
     if not signature_valid(request):
         return HttpResponseForbidden("Invalid Twilio signature.")
     data = request.POST

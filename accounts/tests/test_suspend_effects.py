@@ -154,3 +154,20 @@ def test_removing_a_member_returns_their_unsent_contacts_too(
         kept = work[name]
         kept.refresh_from_db()
         assert kept.assignment is not None and kept.assignment.texter_id == texter.pk, name
+
+
+@pytest.mark.asyncio
+@pytest.mark.django_db(transaction=True)
+async def test_suspending_an_organizer_closes_their_open_campaign_pages(
+    admin_user: User, owner: User, organization: Organization
+) -> None:
+    from campaigns.consumers import CampaignConsumer
+
+    campaign = await sync_to_async(CampaignFactory.create)(organization=organization)
+    communicator = WebsocketCommunicator(CampaignConsumer.as_asgi(), f"/ws/campaign/{campaign.pk}/")
+    communicator.scope["user"] = admin_user
+    communicator.scope["url_route"] = {"kwargs": {"campaign_id": campaign.pk}}
+    connected, _ = await communicator.connect()
+    assert connected
+    await sync_to_async(membership_set)(organization=organization, user=admin_user, role=Role.SUSPENDED)
+    assert await _next_close(communicator) == {"type": "websocket.close", "code": 4403}

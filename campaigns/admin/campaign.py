@@ -97,7 +97,7 @@ class CampaignForm(forms.ModelForm):  # type: ignore[type-arg]
         label="First question",
         required=False,
         max_length=500,
-        widget=forms.TextInput(attrs={"style": "width: 35em; max-width: 100%"}),
+        widget=forms.TextInput(attrs={"class": "spoke-input-wide"}),
         help_text="What the first message asks, like “Can we count on your vote?”. Its answers are below.",
     )
     logo_image_url = forms.URLField(
@@ -188,7 +188,7 @@ class AnswerForm(forms.ModelForm):  # type: ignore[type-arg]
             "answer_option": forms.TextInput(attrs={"size": 12, "placeholder": "Yes"}),
             "script": forms.Textarea(attrs={"rows": 2, "cols": 28, "placeholder": "What the texter sends"}),
             "question": forms.TextInput(attrs={"size": 20, "placeholder": "Next question (optional)"}),
-            "position": forms.NumberInput(attrs={"style": "width: 4em"}),
+            "position": forms.NumberInput(attrs={"class": "spoke-input-narrow"}),
         }
 
 

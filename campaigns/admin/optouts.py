@@ -32,6 +32,7 @@ from campaigns.phones import normalize_cell
 from campaigns.services import optout_create, optout_remove
 from core.jobs import enqueue
 from core.spreadsheets import spreadsheet_safe
+from core.uploads import LimitedFileField
 
 # Above this many numbers, an opt-out file is imported by background jobs of this size.
 OPTOUT_IMPORT_CHUNK = 500
@@ -62,7 +63,7 @@ class OptBackInForm(forms.Form):
 
 class OptOutImportForm(forms.Form):
     organization = forms.ModelChoiceField(queryset=Organization.objects.none())
-    file = forms.FileField(
+    file = LimitedFileField(
         label="Numbers (CSV)",
         help_text="One phone number per row, in the first column; a header row is fine.",
         widget=forms.ClearableFileInput(attrs={"accept": ".csv,text/csv"}),

@@ -53,6 +53,7 @@ from campaigns.services import (
 )
 from core.errors import ApplicationError
 from core.jobs import enqueue
+from core.uploads import LimitedFileField
 
 # Above this many contacts, the texters page assigns in a background job.
 ASSIGN_JOB_THRESHOLD = 10_000
@@ -147,7 +148,7 @@ class ContactsFromCampaignForm(forms.Form):
 
 
 class CannedImportForm(forms.Form):
-    file = forms.FileField(
+    file = LimitedFileField(
         label="Canned responses (CSV with Title,Text columns)",
         widget=forms.ClearableFileInput(attrs={"accept": ".csv,text/csv"}),
     )
@@ -298,7 +299,10 @@ class CampaignPagesAdmin(OrganizationScopedAdmin):
         campaign = self._campaign(request, object_id, self.edit_role)
         form = CannedImportForm(request.POST, request.FILES)
         if not form.is_valid():
-            messages.error(request, "Choose a CSV file with two columns, Title and Text.")
+            problem = "Choose a CSV file with two columns, Title and Text."
+            if form.has_error("file", "file_too_large"):
+                problem = str(form.errors["file"][0])
+            messages.error(request, problem)
         else:
             try:
                 text = io.TextIOWrapper(form.cleaned_data["file"], encoding="utf-8-sig", newline="")

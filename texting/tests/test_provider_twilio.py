@@ -27,6 +27,7 @@ class FakeTwilio:
     status: int = 201
     body: dict[str, object] = field(default_factory=lambda: {"sid": "SMabc123", "status": "accepted"})
     delay: float = 0.0
+    raw: bytes | None = None  # a body to send as is instead of `body` (malformed JSON)
     requests: list[dict[str, str]] = field(default_factory=list)
     paths: list[str] = field(default_factory=list)
 
@@ -41,7 +42,7 @@ def twilio_server() -> Iterator[tuple[FakeTwilio, str]]:
             state.requests.append(dict(urllib.parse.parse_qsl(self.rfile.read(length).decode())))
             state.paths.append(self.path)
             time.sleep(state.delay)
-            payload = json.dumps(state.body).encode()
+            payload = state.raw if state.raw is not None else json.dumps(state.body).encode()
             self.send_response(state.status)
             self.send_header("Content-Type", "application/json")
             self.send_header("Content-Length", str(len(payload)))

@@ -248,7 +248,7 @@ def test_todo_card_shows_campaign_details_and_buttons(client: Client, texter: Us
     assert 'src="https://example.org/logo.png"' in html
     assert reverse("texter:send", args=[assignment.pk]) in html
     assert reverse("texter:replies", args=[assignment.pk]) not in html  # nothing to respond to
-    assert "--accent: #ffee00" in html
+    assert 'data-style-accent="#ffee00"' in html
 
 
 def test_campaign_with_nothing_to_do_says_so(client: Client, texter: User, assignment: Assignment) -> None:

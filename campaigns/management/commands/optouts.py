@@ -15,13 +15,9 @@ from accounts.models import Organization
 from campaigns.models import OptOut, OptOutSource
 from campaigns.phones import normalize_cell
 from campaigns.services import optout_create
+from core.spreadsheets import spreadsheet_safe
 
 CELL_HEADERS = ("cell", "phone", "number", "mobile", "phone_number")
-
-
-def _spreadsheet_safe(value: str) -> str:
-    # A cell starting with = + - @ would run as a formula when the file is opened in a spreadsheet.
-    return f"'{value}" if value[:1] in ("=", "+", "-", "@") and not normalize_cell(value) else value
 
 
 class Command(BaseCommand):
@@ -90,7 +86,7 @@ class Command(BaseCommand):
             for cell, source, reason, created_at in rows.values_list(
                 "cell", "source", "reason", "created_at"
             ).iterator():
-                writer.writerow([cell, source, _spreadsheet_safe(reason), created_at.isoformat()])
+                writer.writerow([cell, source, spreadsheet_safe(reason), created_at.isoformat()])
                 count += 1
         finally:
             if output:
