@@ -119,15 +119,25 @@ def test_owners_mark_review_messages_failed_or_send_them_again(
     assert "Tick the messages" in client.post(f"{URL}review/", {"action": "fail"}, follow=True).content.decode()
 
 
-def test_owners_switch_maintenance_on_and_off(client: Client, owner: User, admin_user: User) -> None:
-    assert login(client, admin_user).post(f"{URL}maintenance/", {"enabled": "on"}).status_code == 403
+def test_superusers_switch_maintenance_on_and_off_and_owners_see_it(
+    client: Client, owner: User, admin_user: User
+) -> None:
+    # The switch stops every organization's sends: an organization's owner or admin may not flip it.
+    for user in (admin_user, owner):
+        assert login(client, user).post(f"{URL}maintenance/", {"enabled": "on"}).status_code == 403
+        client.logout()
     assert not maintenance_get().enabled
+    assert "only the server" in login(client, owner).get(URL).content.decode()
     client.logout()
-    login(client, owner).post(f"{URL}maintenance/", {"enabled": "on", "message": "Back at noon."})
+    operator = UserFactory.create(email="operator@example.com", is_staff=True, is_superuser=True)
+    login(client, operator).post(f"{URL}maintenance/", {"enabled": "on", "message": "Back at noon."})
     _forget()
     assert maintenance_get().enabled and maintenance_get().message == "Back at noon."
-    page = client.get(URL).content.decode()
-    assert "Maintenance is ON" in page and "owner@example.com" in page
+    client.logout()
+    page = login(client, owner).get(URL).content.decode()
+    assert "Maintenance is ON" in page and "operator@example.com" in page and "End maintenance" not in page
+    client.logout()
+    login(client, operator)
     client.post(f"{URL}maintenance/", {"enabled": "off"})
     _forget()
     assert not maintenance_get().enabled

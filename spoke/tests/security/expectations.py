@@ -230,7 +230,23 @@ EXPECTED: dict[str, str] = {
     "admin/integrations/webhookdelivery/<path:object_id>/delete/": "G302 G302 G404 G403 G403 G404",
     "admin/integrations/webhookdelivery/<path:object_id>/change/": "G302 G302 G404 G200 G200 G404",
     "admin/integrations/webhookdelivery/<path:object_id>/": "G302 G302 G302 G302 G302 G302",
-    "admin/^(?P<app_label>accounts|django_rq|authtoken|campaigns|texting|integrations)/$": "G302 G302 G200 G200 G200 G200",
+    "admin/^(?P<app_label>accounts|django_rq|authtoken|campaigns|texting|ops|integrations)/$": "G302 G302 G200 G200 G200 G200",
+    # The owners' system page (texting/admin_system.py): owners only; the maintenance switch stops
+    # every organization's sends, so only superusers flip it; review actions only reach the owner's
+    # own organizations' messages (an outsider's POST changes nothing and lands back on the page).
+    "admin/ops/maintenancestate/": "G302 G302 G403 G403 G200 G200",
+    "admin/ops/maintenancestate/maintenance/": "G302 G302 P403 P403 P403 P403",
+    "admin/ops/maintenancestate/review/": "G302 G302 P403 P403 P302 P302",
+    "admin/ops/maintenancestate/add/": "G302 G302 G403 G403 G403 G403",
+    "admin/ops/maintenancestate/<path:object_id>/history/": "G302 G302 G302 G302 G302 G302",
+    "admin/ops/maintenancestate/<path:object_id>/delete/": "G302 G302 G403 G403 G403 G403",
+    "admin/ops/maintenancestate/<path:object_id>/change/": "G302 G302 G403 G403 G302 G302",
+    "admin/ops/maintenancestate/<path:object_id>/": "G302 G302 G302 G302 G302 G302",
+    # Operations (ops/): liveness and readiness answer anyone with no detail that leaks; /metrics
+    # is off (404) without METRICS_TOKEN, and with one wants the bearer token (ops/tests/test_metrics.py).
+    "healthz": "G200 G200 G200 G200 G200 G200",
+    "readyz": "G200 G200 G200 G200 G200 G200",
+    "metrics": "G404 G404 G404 G404 G404 G404",
     "admin/(?P<url>.*)$": "G302 G302 G404 G404 G404 G404",
     "^media/(?P<path>.*)$": "G404 G404 G404 G404 G404 G404",  # development only (DEBUG)
 }

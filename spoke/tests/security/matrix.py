@@ -59,6 +59,7 @@ ADMIN_OBJECTS = {
     "integrations_webhookendpoint": lambda o: o.endpoint.pk,
     "integrations_webhookdelivery": lambda o: o.delivery.pk,
     "django_rq_dashboard": lambda o: 1,
+    "ops_maintenancestate": lambda o: 1,  # the one switch row (the owners' system page)
 }
 API_OBJECTS = {
     "organization": lambda o: o.organization.pk,
