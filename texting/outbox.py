@@ -77,18 +77,31 @@ def outbox_claim(*, messaging_service_sid: str, limit: int, now: dt.datetime | N
     """
     now = now or timezone.now()
     table = connection.ops.quote_name(Message._meta.db_table)
-    lock = "FOR UPDATE SKIP LOCKED" if connection.vendor == "postgresql" else ""
-    # SQLite has no SKIP LOCKED; its write transaction (IMMEDIATE) serialises claimers.
-    sql = (
-        f"UPDATE {table} SET status = %s, attempts = attempts + 1, claimed_at = %s WHERE id IN ("  # noqa: S608 (quoted table name)
-        f"  SELECT id FROM {table} WHERE status = %s AND messaging_service_sid = %s"
-        f"  AND (next_attempt_at IS NULL OR next_attempt_at <= %s)"
-        f"  ORDER BY id {lock} LIMIT %s"
-        f") RETURNING {CLAIM_COLUMNS}"
-    )
+    due = "status = %s AND messaging_service_sid = %s AND (next_attempt_at IS NULL OR next_attempt_at <= %s)"
+    if connection.vendor == "postgresql":
+        # A materialized CTE runs the locking SELECT exactly once. Inside `WHERE id IN (SELECT …
+        # LIMIT n FOR UPDATE SKIP LOCKED)` the planner may rescan the subquery, and each rescan skips
+        # the rows it just locked and takes others: more than `limit` rows were claimed (seen with
+        # the same pattern in "request more").
+        returning = ", ".join(f"{table}.{column.strip()}" for column in CLAIM_COLUMNS.split(","))
+        sql = (
+            f"WITH claimed AS MATERIALIZED ("  # noqa: S608 (quoted table name)
+            f"  SELECT id FROM {table} WHERE {due} ORDER BY id LIMIT %s FOR UPDATE SKIP LOCKED"
+            f") UPDATE {table} SET status = %s, attempts = attempts + 1, claimed_at = %s"
+            f" FROM claimed WHERE {table}.id = claimed.id RETURNING {returning}"
+        )
+    else:
+        # SQLite has no row locks; its write transaction (IMMEDIATE) serialises claimers.
+        sql = (
+            f"UPDATE {table} SET status = %s, attempts = attempts + 1, claimed_at = %s WHERE id IN ("  # noqa: S608 (quoted table name)
+            f"  SELECT id FROM {table} WHERE {due} ORDER BY id LIMIT %s"
+            f") RETURNING {CLAIM_COLUMNS}"
+        )
     stamp = Message._meta.get_field("claimed_at").get_db_prep_value(now, connection)
     with transaction.atomic(), connection.cursor() as cursor:
-        cursor.execute(sql, [MessageStatus.SENDING, stamp, MessageStatus.QUEUED, messaging_service_sid, stamp, limit])
+        claim = [MessageStatus.SENDING, stamp]
+        pick = [MessageStatus.QUEUED, messaging_service_sid, stamp, limit]
+        cursor.execute(sql, pick + claim if connection.vendor == "postgresql" else claim + pick)
         rows = cursor.fetchall()
     return sorted((_claimed(row) for row in rows), key=lambda c: c.id)
 

@@ -302,13 +302,17 @@ def test_concurrent_claimers_never_claim_the_same_message(contact: Contact, data
     _bulk_queue(contact, total)
     claimed: list[list[int]] = [[], [], [], []]
 
+    sizes: list[int] = []
+
     def claim_all(slot: int) -> None:
         while batch := outbox_claim(messaging_service_sid="", limit=7):
+            sizes.append(len(batch))
             claimed[slot].extend(c.id for c in batch)
 
     _in_threads(len(claimed), claim_all)
     every = [i for slot in claimed for i in slot]
     assert len(every) == total and len(set(every)) == total
+    assert max(sizes) <= 7, "a claim took more than its limit (the locking subquery ran more than once)"
     if database == "postgresql":
         # SKIP LOCKED lets them work side by side; SQLite's lock may hand one thread everything.
         assert sum(1 for slot in claimed if slot) > 1, "the claimers should have shared the work"
