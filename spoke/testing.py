@@ -164,3 +164,24 @@ def admin_form_data(response: Any) -> dict[str, Any]:
         for form in formset.initial_forms:
             add_form(form)
     return data
+
+
+# PostgreSQL sessions of the servers and workers a test starts carry this application name (libpq
+# reads PGAPPNAME when it connects), so a test can end exactly those sessions once the processes
+# stopped — never the test process's own, which other threads (asgiref's) keep open between tests.
+CHILD_APPLICATION_NAME = "spoke-test-child"
+
+
+def end_child_sessions() -> None:
+    """End the lingering PostgreSQL sessions of stopped test servers/workers: the database must drop."""
+    from django.db import connections
+
+    connection = connections["default"]
+    if connection.vendor != "postgresql":
+        return
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
+            "WHERE datname = current_database() AND application_name = %s",
+            [CHILD_APPLICATION_NAME],
+        )

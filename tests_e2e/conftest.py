@@ -27,6 +27,8 @@ from django.db import connections
 from playwright.sync_api import Browser, BrowserContext, Page, sync_playwright
 from twilio.request_validator import RequestValidator
 
+from spoke.testing import CHILD_APPLICATION_NAME, end_child_sessions
+
 # Playwright's sync API runs an event loop in this thread; the ORM calls the tests make are still
 # ordinary synchronous code.
 os.environ.setdefault("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
@@ -46,6 +48,7 @@ def _application():  # type: ignore[no-untyped-def]
 def _server_setup(blocker: Any, channel_layer_settings: dict[str, Any] | None = None) -> None:
     # The forked server is not a test: it may use the database whenever a request needs it.
     blocker.unblock()
+    os.environ["PGAPPNAME"] = CHILD_APPLICATION_NAME  # its sessions, ended when it stops
     # Threads do not survive a fork: the parent's sync-to-async executor would wait forever for
     # its worker, and its channel layer's Redis connections belong to the parent's event loops.
     SyncToAsync.single_thread_executor = ThreadPoolExecutor(max_workers=1)
@@ -76,7 +79,7 @@ def _live_server(blocker: Any, channel_layer_settings: dict[str, Any] | None = N
         process.terminate()
         process.join(timeout=10)
         with blocker.unblock():
-            _end_server_sessions()
+            end_child_sessions()
 
 
 @pytest.fixture(scope="session")
@@ -132,18 +135,6 @@ def in_another_thread(task: Any) -> None:
     thread.join(timeout=30)
     if errors:
         raise errors[0]
-
-
-def _end_server_sessions() -> None:
-    """A killed server leaves its PostgreSQL session for a moment; the test database must drop."""
-    connection = connections["default"]
-    if connection.vendor != "postgresql":
-        return
-    with connection.cursor() as cursor:
-        cursor.execute(
-            "SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
-            "WHERE datname = current_database() AND pid <> pg_backend_pid()"
-        )
 
 
 @pytest.fixture(scope="session")

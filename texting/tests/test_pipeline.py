@@ -24,6 +24,7 @@ from redis import Redis
 
 from accounts.models import Organization, User
 from campaigns.models import Assignment, Campaign, Contact, ContactStatus
+from spoke.testing import CHILD_APPLICATION_NAME, end_child_sessions
 from texting.models import Direction, Message, MessageStatus
 from texting.services import message_send
 from texting.simulator import SimulatorConfig, TwilioSimulator
@@ -114,6 +115,7 @@ def pipeline(
             "SEND_MAX_ATTEMPTS": "20",
             "SEND_BATCH_SIZE": "25",
             "LOG_LEVEL": "INFO",
+            "PGAPPNAME": CHILD_APPLICATION_NAME,
         }
         runner = Workers(env, tmp_path)
         runner.start(workers)
@@ -124,18 +126,7 @@ def pipeline(
     for simulator, runner in started:
         runner.stop()
         simulator.stop()
-    _end_worker_sessions()
-
-
-def _end_worker_sessions() -> None:
-    """A stopped worker's PostgreSQL session may linger a moment; the test database must drop."""
-    if connection.vendor != "postgresql":
-        return
-    with connection.cursor() as cursor:
-        cursor.execute(
-            "SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
-            "WHERE datname = current_database() AND pid <> pg_backend_pid()"
-        )
+    end_child_sessions()
 
 
 @pytest.fixture
