@@ -7,6 +7,7 @@ import datetime as dt
 import json
 import os
 import platform
+import re
 import subprocess
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
@@ -109,10 +110,17 @@ def machine() -> dict[str, Any]:
     except OSError:
         pass
     database = connection.vendor
+    database_settings = ""
     if connection.vendor == "postgresql":
         with connection.cursor() as cursor:
             cursor.execute("SHOW server_version")
             database = f"PostgreSQL {cursor.fetchone()[0]}"
+            # The settings the bulk figures depend on (WAL volume of a 1M-row UPDATE, cache size).
+            cursor.execute(
+                "SELECT name, setting, unit FROM pg_settings WHERE name IN "
+                "('shared_buffers', 'max_wal_size', 'wal_compression', 'synchronous_commit') ORDER BY name"
+            )
+            database_settings = ", ".join(_pg_setting(*row) for row in cursor.fetchall())
     redis_version = ""
     try:
         from django.conf import settings
@@ -129,8 +137,21 @@ def machine() -> dict[str, Any]:
         "os": platform.platform(),
         "python": platform.python_version(),
         "database": database,
+        "database_settings": database_settings,
         "redis": redis_version,
     }
+
+
+def _pg_setting(name: str, setting: str, unit: str | None) -> str:
+    """`shared_buffers 2 GB` from pg_settings' (name, setting, unit): units like 8kB or MB multiply."""
+    if unit and setting.isdigit():
+        number, base = re.fullmatch(r"(\d*)(\w+)", unit).groups()  # type: ignore[union-attr]
+        size = int(setting) * int(number or 1) * {"kB": 1024, "MB": 1024**2, "GB": 1024**3}.get(base, 1)
+        for suffix, scale in (("GB", 1024**3), ("MB", 1024**2)):
+            if size >= scale and base in {"kB", "MB", "GB"}:
+                return f"{name} {size / scale:g} {suffix}"
+        return f"{name} {setting} {unit}"
+    return f"{name} {setting}"
 
 
 def git_commit() -> str:
@@ -162,6 +183,7 @@ def markdown(results: list[ScenarioResult], meta: dict[str, Any]) -> str:
         f"- **Machine:** {m['cores']} cores ({m['cpu'] or 'unknown CPU'}), {m['memory_gb']} GB RAM, {m['os']}  ",
         f"- **Software:** Python {m['python']}, {m['database']}, Redis {m['redis']}; everything on the same cores "
         "(server, workers, PostgreSQL, Redis, simulator and the load generator)  ",
+        f"- **PostgreSQL settings:** {m.get('database_settings') or 'not read'}  ",
         f"- **SQL counted by:** {meta['sql_counter']}  ",
         f"- **Load average at the end** (1, 5, 15 min): {', '.join(map(str, meta.get('load_average_at_end', [])))}",
         "",
