@@ -12,10 +12,10 @@ import uuid
 
 from django.conf import settings
 from django.db import connection, transaction
-from django.db.models import OuterRef, Q, QuerySet, Subquery, sql
+from django.db.models import Q, QuerySet, sql
 from django.utils import timezone
 
-from accounts.models import Role, User
+from accounts.models import User
 from campaigns.hours import zone
 from campaigns.models import Campaign, Contact, ContactStatus, InteractionStep, OptOutSource
 from campaigns.scripts import render_script, script_fields
@@ -34,6 +34,7 @@ from core.live import publish_on_commit, publish_stats_changed, texter_group
 from ops.metrics import counters_add, histogram_observe
 from texting.errors import ErrorAction, describe
 from texting.events import message_status_event_emit
+from texting.hot_sql import contact_lock_for_texter
 from texting.models import STATUS_RANK, Direction, Message, MessageStatus
 from texting.providers.base import InboundSMS, StatusReport
 from texting.segments import clean_text, segment_count
@@ -42,8 +43,6 @@ logger = logging.getLogger(__name__)
 
 OPT_OUT_KEYWORDS = frozenset({"STOP", "STOPALL", "UNSUBSCRIBE", "CANCEL", "END", "QUIT", "OPTOUT", "REVOKE"})
 OPT_IN_KEYWORDS = frozenset({"START", "UNSTOP"})
-
-ACTIVE_ROLES = [role for role in Role if role != Role.SUSPENDED]
 
 NEXT_STATUS = {
     ContactStatus.NEEDS_MESSAGE: ContactStatus.MESSAGED,
@@ -73,23 +72,12 @@ def _hour_label(hour: int) -> str:
 
 
 def _locked_contact_for_texter(*, texter: User, contact_id: int) -> Contact:
-    """Lock the texter's contact row with its assignment, campaign and organization: one statement."""
-    root_script = InteractionStep.objects.filter(campaign_id=OuterRef("campaign_id"), parent__isnull=True).values(
-        "script"
-    )[:1]
-    contact = (
-        Contact.objects.select_for_update(of=("self",))
-        .select_related("assignment", "campaign", "campaign__organization")
-        .annotate(first_script=Subquery(root_script))
-        .filter(
-            pk=contact_id,
-            assignment__texter=texter,
-            # A suspended member loses their contacts at once: one join, still one statement.
-            campaign__organization__memberships__user=texter,
-            campaign__organization__memberships__role__in=ACTIVE_ROLES,
-        )
-        .first()
-    )
+    """Lock the texter's contact row with its assignment, campaign and organization: one statement.
+
+    Prepared SQL rather than the ORM (texting/hot_sql.py says why): every texter action runs it.
+    A suspended member loses their contacts at once.
+    """
+    contact = contact_lock_for_texter(texter_id=texter.pk, contact_id=contact_id)
     if contact is None:
         raise ApplicationError(
             "This contact is no longer assigned to you (an organizer reassigned them) — moving on.",
