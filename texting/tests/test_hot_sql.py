@@ -6,17 +6,21 @@ import datetime as dt
 import uuid
 
 import pytest
+import time_machine
 from django.db import transaction
 from django.db.models import Model, OuterRef, Subquery
 
 from accounts.models import Membership, Role, User
-from campaigns.models import Assignment, Contact, InteractionStep
+from campaigns.models import Assignment, Contact, ContactStatus, InteractionStep
 from core.errors import ApplicationError
 from spoke.testing import AssignmentFactory, ContactFactory
-from texting.hot_sql import ACTIVE_ROLES, contact_lock_for_texter
-from texting.services import texter_skip
+from texting.hot_sql import ACTIVE_ROLES, contact_lock_for_texter, row_insert, row_update
+from texting.models import Direction, Message
+from texting.services import message_send, texter_skip
 
 pytestmark = pytest.mark.django_db
+
+NY_NOON = dt.datetime(2024, 6, 1, 16, 0, tzinfo=dt.UTC)  # inside the campaign's texting hours
 
 
 def _orm_contact(*, texter: User, contact_id: int) -> Contact:
@@ -57,6 +61,7 @@ def test_the_prepared_lock_loads_what_the_orm_loads(texter: User, contact: Conta
     assert prepared.custom_fields == {"precinct": "12-B", "visits": 3, "tags": ["a", "b"], "nested": {"ok": True}}
     assert prepared.last_send_key == send_key and prepared.is_opted_out is True
     assert isinstance(prepared.created_at, dt.datetime) and prepared.created_at.tzinfo is not None
+    assert prepared.assignment is not None and expected.assignment is not None
     assert _values(prepared.assignment) == _values(expected.assignment)
     assert _values(prepared.campaign) == _values(expected.campaign)
     assert _values(prepared.campaign.organization) == _values(expected.campaign.organization)
@@ -73,7 +78,7 @@ def test_the_related_objects_come_with_the_row(
     assert prepared is not None
     with django_assert_num_queries(0):  # type: ignore[operator]
         assert prepared.campaign.organization.pk == contact.campaign.organization_id
-        assert prepared.assignment.texter_id == texter.pk
+        assert prepared.assignment is not None and prepared.assignment.texter_id == texter.pk
 
 
 def test_without_a_root_script_first_script_is_none(texter: User, contact: Contact) -> None:
@@ -120,3 +125,32 @@ def test_an_assignment_in_another_organization_does_not_unlock_this_one(
     with pytest.raises(ApplicationError) as refused:
         texter_skip(texter=outsider, contact_id=contact.pk)
     assert refused.value.code == "not_assigned"
+
+
+def test_the_queued_message_is_the_row_that_was_stored(texter: User, contact: Contact) -> None:
+    send_key = uuid.uuid4()
+    with time_machine.travel(NY_NOON, tick=False):
+        message = message_send(texter=texter, contact_id=contact.pk, body="", send_key=send_key)
+    stored = Message.objects.get(pk=message.pk)
+    assert _values(message) == _values(stored)
+    assert not message._state.adding
+    contact.refresh_from_db()
+    assert (contact.status, contact.last_send_key, contact.updated_at) == (ContactStatus.MESSAGED, send_key, NY_NOON)
+
+
+def test_a_repeated_inbound_sid_inserts_nothing(contact: Contact) -> None:
+    first = Message(contact=contact, direction=Direction.INBOUND, body="hi", status="received", provider_sid="SMx")
+    again = Message(contact=contact, direction=Direction.INBOUND, body="hi", status="received", provider_sid="SMx")
+    assert row_insert(first, skip_conflict_on="provider_sid") is True
+    assert row_insert(again, skip_conflict_on="provider_sid") is False
+    assert again.pk is None and Message.objects.get().pk == first.pk
+
+
+def test_row_update_changes_only_rows_matching_every_condition(contact: Contact) -> None:
+    values = {"status": ContactStatus.NEEDS_RESPONSE}
+    Contact.objects.filter(pk=contact.pk).update(is_opted_out=True)
+    assert row_update(Contact, pk=contact.pk, values=values, where={"is_opted_out": False}) == 0
+    Contact.objects.filter(pk=contact.pk).update(is_opted_out=False)
+    assert row_update(Contact, pk=contact.pk, values=values, where={"is_opted_out": False}) == 1
+    contact.refresh_from_db()
+    assert contact.status == ContactStatus.NEEDS_RESPONSE
