@@ -14,8 +14,10 @@ with the related objects wired into the fields cache, so callers see the same ob
 The same holds, on a smaller scale, for the send's INSERT of the message and UPDATE of the
 contact, and for the inbound reply's match query (the webhook's three statements): each shape is
 built once and cached, values go through each field's `get_db_prep_save` as `save()`/`update()`
-would. Measured with the test client on PostgreSQL + Redis, 500 requests each: a send went from
-5.2 to ~2.6 ms of CPU, an inbound webhook from ~2.9 to ~2.0 ms.
+would. Measured with the test client on PostgreSQL + Redis (jobs enqueued), 500 requests each,
+three runs on the shared 2-core box: a send request went from 5.4-6.0 to 2.7-3.1 ms of CPU (the
+lock alone took it to ~2.6), an inbound webhook (form-encoded, as Twilio posts) from 3.4-3.6 to
+2.0-2.1 ms.
 
 Change a model's fields and nothing here needs editing: the columns come from `_meta`.
 tests/test_hot_sql.py checks the objects against the ORM's, field by field. Use this only on the
