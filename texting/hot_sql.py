@@ -1,4 +1,4 @@
-"""SQL for the send path, built once per process instead of by the ORM on every request.
+"""SQL for the send request and the inbound webhook, built once per process, not by the ORM per request.
 
 Why the hot path skips the ORM here: the benchmark (`manage.py bench`, issue 9) measured about
 6 ms of web-process CPU per texter send, and the targets need about half. Profiled through the
@@ -63,9 +63,7 @@ class _Columns:
         return self.model.from_db(connection.alias, self.attnames, values)
 
 
-def _converters_for(
-    fields: Sequence[Field[Any, Any]], alias: str
-) -> tuple[tuple[int, tuple[Converter, ...], Any], ...]:
+def _converters_for(fields: Sequence[Field[Any, Any]], alias: str) -> Converted:
     """The converters the ORM's compiler would apply to each column (backend's first, then the field's)."""
     found = []
     for index, field in enumerate(fields):
