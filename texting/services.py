@@ -12,10 +12,10 @@ import uuid
 
 from django.conf import settings
 from django.db import connection, transaction
-from django.db.models import OuterRef, Q, QuerySet, Subquery, sql
+from django.db.models import Q, QuerySet, sql
 from django.utils import timezone
 
-from accounts.models import Role, User
+from accounts.models import User
 from campaigns.hours import zone
 from campaigns.models import Campaign, Contact, ContactStatus, InteractionStep, OptOutSource
 from campaigns.scripts import render_script, script_fields
@@ -34,6 +34,7 @@ from core.live import publish_on_commit, publish_stats_changed, texter_group
 from ops.metrics import counters_add, histogram_observe
 from texting.errors import ErrorAction, describe
 from texting.events import message_status_event_emit
+from texting.hot_sql import contact_lock_for_texter, reply_match, row_insert, row_update
 from texting.models import STATUS_RANK, Direction, Message, MessageStatus
 from texting.providers.base import InboundSMS, StatusReport
 from texting.segments import clean_text, segment_count
@@ -42,8 +43,6 @@ logger = logging.getLogger(__name__)
 
 OPT_OUT_KEYWORDS = frozenset({"STOP", "STOPALL", "UNSUBSCRIBE", "CANCEL", "END", "QUIT", "OPTOUT", "REVOKE"})
 OPT_IN_KEYWORDS = frozenset({"START", "UNSTOP"})
-
-ACTIVE_ROLES = [role for role in Role if role != Role.SUSPENDED]
 
 NEXT_STATUS = {
     ContactStatus.NEEDS_MESSAGE: ContactStatus.MESSAGED,
@@ -73,23 +72,12 @@ def _hour_label(hour: int) -> str:
 
 
 def _locked_contact_for_texter(*, texter: User, contact_id: int) -> Contact:
-    """Lock the texter's contact row with its assignment, campaign and organization: one statement."""
-    root_script = InteractionStep.objects.filter(campaign_id=OuterRef("campaign_id"), parent__isnull=True).values(
-        "script"
-    )[:1]
-    contact = (
-        Contact.objects.select_for_update(of=("self",))
-        .select_related("assignment", "campaign", "campaign__organization")
-        .annotate(first_script=Subquery(root_script))
-        .filter(
-            pk=contact_id,
-            assignment__texter=texter,
-            # A suspended member loses their contacts at once: one join, still one statement.
-            campaign__organization__memberships__user=texter,
-            campaign__organization__memberships__role__in=ACTIVE_ROLES,
-        )
-        .first()
-    )
+    """Lock the texter's contact row with its assignment, campaign and organization: one statement.
+
+    Prepared SQL rather than the ORM (texting/hot_sql.py says why): every texter action runs it.
+    A suspended member loses their contacts at once.
+    """
+    contact = contact_lock_for_texter(texter_id=texter.pk, contact_id=contact_id)
     if contact is None:
         raise ApplicationError(
             "This contact is no longer assigned to you (an organizer reassigned them) — moving on.",
@@ -168,7 +156,7 @@ def message_send(
             opt_out_notice=opt_out_notice,
         )
         new_status = ContactStatus.CLOSED if opt_out_notice else NEXT_STATUS[ContactStatus(contact.status)]
-        Contact.objects.filter(pk=contact.pk).update(status=new_status, last_send_key=send_key, updated_at=now)
+        row_update(Contact, pk=contact.pk, values={"status": new_status, "last_send_key": send_key, "updated_at": now})
         contact.status = new_status
         outbox_kick(messaging_service_sid=message.messaging_service_sid)
         publish_stats_changed(campaign_id=campaign.pk)
@@ -187,7 +175,7 @@ def outbound_message_queue(
     """Insert `body` to the contact as a queued outbound message (one statement). Call inside the
     transaction that holds the contact's lock, after every check; the caller kicks the outbox."""
     campaign = contact.campaign
-    return Message.objects.create(
+    message = Message(
         organization_id=campaign.organization_id,
         campaign_id=campaign.pk,
         contact=contact,
@@ -203,6 +191,8 @@ def outbound_message_queue(
         queued_at=now,
         is_opt_out_notice=opt_out_notice,
     )
+    row_insert(message)  # Message.objects.create without compiling the INSERT (texting/hot_sql.py)
+    return message
 
 
 def outbox_kick(*, messaging_service_sid: str) -> None:
@@ -285,22 +275,7 @@ def texter_tags_set(*, texter: User, contact_id: int, tag_ids: list[int]) -> lis
 
 def _insert_inbound(message: Message) -> bool:
     """Insert unless a message with this provider SID exists: one statement, safe under races."""
-    fields = [f for f in Message._meta.concrete_fields if not f.primary_key]
-    columns = ", ".join(connection.ops.quote_name(f.column) for f in fields)
-    placeholders = ", ".join(["%s"] * len(fields))
-    params = [f.get_db_prep_save(f.pre_save(message, add=True), connection) for f in fields]
-    table = connection.ops.quote_name(Message._meta.db_table)
-    sql = (
-        f"INSERT INTO {table} ({columns}) VALUES ({placeholders}) "  # noqa: S608 (quoted names, values are params)
-        f"ON CONFLICT ({connection.ops.quote_name('provider_sid')}) DO NOTHING RETURNING id"
-    )
-    with connection.cursor() as cursor:
-        cursor.execute(sql, params)
-        row = cursor.fetchone()
-    if row is None:
-        return False
-    message.pk = row[0]
-    return True
+    return row_insert(message, skip_conflict_on="provider_sid")
 
 
 def _keyword(body: str) -> str:
@@ -322,25 +297,17 @@ def message_receive(*, inbound: InboundSMS) -> Message | None:
     organizers as an unmatched reply. Idempotent on the provider SID (returns None for a repeat).
     Three statements on the common path: match, insert, contact update.
     """
-    outbound = Message.objects.filter(direction=Direction.OUTBOUND, to_number=inbound.from_number)
-    if inbound.messaging_service_sid:
-        outbound = outbound.filter(messaging_service_sid=inbound.messaging_service_sid)
-    elif inbound.to_number:
-        # Sent from a number rather than a service; messages queued before a from-number was recorded match too.
-        outbound = outbound.filter(messaging_service_sid="").filter(
-            Q(from_number=inbound.to_number) | Q(from_number="")
-        )
-    match = (
-        outbound.order_by("-id")
-        .values("contact_id", "campaign_id", "organization_id", "contact__assignment__texter_id")
-        .first()
+    match = reply_match(
+        from_number=inbound.from_number,
+        to_number=inbound.to_number,
+        messaging_service_sid=inbound.messaging_service_sid,
     )
     now = timezone.now()
     message = Message(
-        organization_id=match["organization_id"] if match else None,
-        campaign_id=match["campaign_id"] if match else None,
-        contact_id=match["contact_id"] if match else None,
-        texter_id=match["contact__assignment__texter_id"] if match else None,
+        organization_id=match.organization_id if match else None,
+        campaign_id=match.campaign_id if match else None,
+        contact_id=match.contact_id if match else None,
+        texter_id=match.texter_id if match else None,
         direction=Direction.INBOUND,
         body=inbound.body,
         media_urls=list(inbound.media_urls),
@@ -359,29 +326,32 @@ def message_receive(*, inbound: InboundSMS) -> Message | None:
         if match is None:
             logger.info("inbound message %s matched no contact; kept as unmatched", message.pk)
             return message
-        publish_stats_changed(campaign_id=match["campaign_id"])
+        publish_stats_changed(campaign_id=match.campaign_id)
         keyword = _keyword(inbound.body)
         if is_opt_out_reply(inbound.body):
             # The carrier already answered a STOP: texting a confirmation would draw error 21610.
-            optout_create(organization=match["organization_id"], cell=inbound.from_number, source=OptOutSource.KEYWORD)
+            optout_create(organization=match.organization_id, cell=inbound.from_number, source=OptOutSource.KEYWORD)
         else:
             if keyword in OPT_IN_KEYWORDS:
                 optout_remove(
-                    organization=match["organization_id"],
+                    organization=match.organization_id,
                     cell=inbound.from_number,
                     reason=f"texted {keyword}",
                     acting_user=None,
                 )
-            Contact.objects.filter(pk=match["contact_id"], is_opted_out=False).update(
-                status=ContactStatus.NEEDS_RESPONSE, updated_at=now
+            row_update(
+                Contact,
+                pk=match.contact_id,
+                values={"status": ContactStatus.NEEDS_RESPONSE, "updated_at": now},
+                where={"is_opted_out": False},
             )
-        texter_id = match["contact__assignment__texter_id"]
+        texter_id = match.texter_id
         if texter_id is not None:
             publish_on_commit(
                 texter_group(texter_id),
                 "reply_received",
-                contact_id=match["contact_id"],
-                campaign_id=match["campaign_id"],
+                contact_id=match.contact_id,
+                campaign_id=match.campaign_id,
                 message_id=message.pk,
             )
     return message
