@@ -304,3 +304,43 @@ def test_is_valid_timezone() -> None:
     assert is_valid_timezone("America/Phoenix")
     assert not is_valid_timezone("America/Nowhere")
     assert not is_valid_timezone("")
+
+
+# --- the import's fast lookups agree with the libraries -------------------------------------------
+
+
+def test_area_code_lookup_gives_what_phonenumbers_gives_for_every_us_area_code() -> None:
+    import phonenumbers
+
+    from campaigns.hours import _cell_timezone_slow
+
+    checked = 0
+    for area in range(200, 1000):
+        for exchange in (201, 555, 734, 989):
+            cell = f"+1{area}{exchange}0147"
+            parsed = phonenumbers.parse(cell)
+            if not phonenumbers.is_valid_number(parsed) or phonenumbers.region_code_for_number(parsed) != "US":
+                continue
+            assert timezone_from_cell(cell) == _cell_timezone_slow(cell), cell
+            checked += 1
+    assert checked > 1_000
+
+
+def test_area_codes_split_between_zones_are_read_to_the_exchange() -> None:
+    # Idaho's 208 is Mountain in the south and Pacific in the north, by exchange.
+    assert timezone_from_cell("+12082010100") == "America/Denver"
+    assert timezone_from_cell("+12082150100") == "America/Los_Angeles"
+    # A Caribbean mobile number: its area code is one island, one zone.
+    assert timezone_from_cell("+18765550100") == "America/Jamaica"
+    assert timezone_from_cell("+18005550100") is None  # toll-free says nothing
+    assert timezone_from_cell("+442079460958") == "Europe/London"  # elsewhere: the full parse
+
+
+def test_zip_table_gives_what_zipcodes_gives() -> None:
+    import zipcodes
+
+    for code in ("02108", "10001", "20001", "60601", "80202", "85001", "94103", "96813", "99501", "00901"):
+        assert timezone_from_zip(code) == zipcodes.matching(code)[0]["timezone"], code
+    assert timezone_from_zip("2108") == "America/New_York"  # a spreadsheet dropped the leading zero
+    assert timezone_from_zip("94103-1234") == "America/Los_Angeles"
+    assert timezone_from_zip("") is None and timezone_from_zip("ABCDE") is None
