@@ -196,6 +196,7 @@ def markdown(results: list[ScenarioResult], meta: dict[str, Any]) -> str:
         for target in result.targets:
             verdict = "yes" if target.met else f"**no** {target.note}".rstrip()
             lines.append(f"| {result.name} | {target.what} | {target.target} | {target.measured} | {verdict} |")
+    lines += _ceilings(results, cores=m["cores"] or 1)
     for result in results:
         lines += ["", f"## {result.title}", ""]
         if result.error:
@@ -225,6 +226,47 @@ def markdown(results: list[ScenarioResult], meta: dict[str, Any]) -> str:
             lines += ["", "</details>"]
     lines += ["", METHOD]
     return "\n".join(lines)
+
+
+CPU_PARTS = ("server CPU ms/op", "PostgreSQL CPU ms/op", "simulator CPU ms/op")
+
+
+def _ceilings(results: list[ScenarioResult], *, cores: int) -> list[str]:
+    """What limits the rates: the CPU each operation costs, and the rate that allows at most.
+
+    On one machine running everything, a rate cannot pass (cores × 1000) ÷ (CPU ms per operation of
+    every process involved): past it, the cores are full. A missed rate target whose ceiling is
+    below the target is limited by that CPU, and the table says where the milliseconds go.
+    """
+    rows = [
+        (result.name, row, [row.extra.get(part) for part in CPU_PARTS])
+        for result in results
+        for row in result.rows
+        if row.extra.get("server CPU ms/op") and row.extra.get("PostgreSQL CPU ms/op")
+    ]
+    if not rows:
+        return []
+    lines = [
+        "",
+        "## What limits the rates: CPU per operation",
+        "",
+        f"Everything shares {cores} cores, so no rate can pass {cores} × 1000 ms ÷ the CPU one operation "
+        "costs in every process (web and workers, PostgreSQL, the simulator standing in for Twilio). "
+        "Where a rate target is missed and its ceiling is below the target, CPU per operation is what "
+        "limits it; where the measured rate is well under its ceiling, waiting (locks, round trips, the "
+        "load generator's closed loop) is.",
+        "",
+        "| scenario | case | rate | server ms | PostgreSQL ms | simulator ms | ceiling on these cores |",
+        "|---|---|---|---|---|---|---|",
+    ]
+    for name, row, (server, database, simulator) in rows:
+        total = float(server) + float(database) + float(simulator or 0)
+        ceiling = cores * 1000 / total if total else 0.0
+        lines.append(
+            f"| {name} | {row.case} | {_fmt(row.rate)} {row.unit} | {_fmt(server)} | {_fmt(database)} | "
+            f"{_fmt(simulator)} | {_fmt(round(ceiling, 1))} {row.unit} |"
+        )
+    return lines
 
 
 METHOD = """## How these figures are made

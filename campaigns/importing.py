@@ -18,7 +18,6 @@ import io
 import json
 import logging
 import pathlib
-import re
 import tempfile
 from collections.abc import Iterator
 from dataclasses import asdict, dataclass
@@ -47,6 +46,7 @@ from campaigns.phones import normalize_cell
 from core.errors import ApplicationError
 from core.jobs import enqueue
 from core.live import campaign_group, publish_on_commit
+from core.spreadsheets import spreadsheet_safe
 
 logger = logging.getLogger(__name__)
 
@@ -328,17 +328,6 @@ def _read_header(uploaded_file: File[bytes] | UploadedFile) -> list[str]:
         uploaded_file.seek(0)
 
 
-_NUMBER_LIKE = re.compile(r"[+-]?[\d\s().-]*\Z")
-
-
-def _spreadsheet_safe(value: str) -> str:
-    # The rejected rows go back to a spreadsheet: a value starting like a formula would run there.
-    # Phone numbers such as "+1 (202) 555-0100" start with "+" too and are left alone.
-    if value[:1] in ("=", "+", "-", "@", "\t", "\r") and not _NUMBER_LIKE.match(value):
-        return "'" + value
-    return value
-
-
 class _RejectedRows:
     """The rows that were not imported, with the original columns and a `reason`, written to a
     temporary file as they are found (there may be many) and stored on the job at the end."""
@@ -349,11 +338,11 @@ class _RejectedRows:
         # With a byte-order mark, Excel opens non-ASCII names correctly; the import accepts it back.
         self._text = io.TextIOWrapper(self._file, encoding="utf-8-sig", newline="")
         self._writer = csv.writer(self._text)
-        self._writer.writerow([_spreadsheet_safe(name) for name in header] + ["reason"])
+        self._writer.writerow([spreadsheet_safe(name) for name in header] + ["reason"])
 
     def add(self, row: list[str], reason: str) -> None:
         values = row[: self.width] + [""] * (self.width - len(row))
-        self._writer.writerow([_spreadsheet_safe(value) for value in values] + [reason])
+        self._writer.writerow([spreadsheet_safe(value) for value in values] + [reason])
 
     def save_to(self, job: ImportJob) -> None:
         self._text.flush()
