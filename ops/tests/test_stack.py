@@ -26,10 +26,10 @@ from redis import Redis
 
 from accounts.models import Organization, User
 from campaigns.models import Assignment, Campaign, Contact
-from spoke.testing import PASSWORD
+from spoke.testing import PASSWORD, end_child_sessions
 from texting.models import Direction, Message, MessageStatus
 from texting.tests.conftest import ACCOUNT_SID, AUTH_TOKEN
-from texting.tests.test_pipeline import _database_env, _end_worker_sessions
+from texting.tests.test_pipeline import _database_env
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -153,7 +153,7 @@ def stack(settings: SettingsWrapper, rq_redis: Redis, tmp_path: Path) -> Iterato
         yield {"base": base, "simulator": f"http://127.0.0.1:{simulator_port}", "run": run, "marker": marker}
     finally:
         run.stop()
-        _end_worker_sessions()
+        end_child_sessions()
 
 
 @pytest.fixture

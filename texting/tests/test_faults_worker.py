@@ -24,12 +24,13 @@ from rq import SimpleWorker
 
 from accounts.models import Organization, User
 from campaigns.models import Assignment, Campaign, Contact
+from spoke.testing import end_child_sessions
 from texting.models import Direction, Message, MessageStatus
 from texting.outbox import STUCK_NOTE, outbox_drain, outbox_sweep
 from texting.services import message_send
 from texting.simulator import SimulatorConfig, TwilioSimulator
 from texting.tests.conftest import ACCOUNT_SID, AUTH_TOKEN
-from texting.tests.test_pipeline import ROOT, _database_env, _end_worker_sessions
+from texting.tests.test_pipeline import ROOT, _database_env
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -100,7 +101,7 @@ def test_a_worker_killed_mid_drain_sends_nothing_twice_and_the_sweeper_resolves_
         if worker.poll() is None:
             os.killpg(worker.pid, signal.SIGKILL)
             worker.wait(timeout=10)
-        _end_worker_sessions()
+        end_child_sessions()
 
     killed_at = _outbound()
     assert killed_at.get(MessageStatus.SENDING, 0) > 0, f"the kill should catch a claimed batch: {killed_at}"

@@ -42,7 +42,11 @@ def _database_env() -> dict[str, str]:
     if connection.vendor == "sqlite":
         return {"DATABASE_URL": "", "SQLITE_PATH": str(db["NAME"])}
     auth = db["USER"] + (f":{db['PASSWORD']}" if db["PASSWORD"] else "")
-    return {"DATABASE_URL": f"postgres://{auth}@{db['HOST'] or '127.0.0.1'}:{db['PORT'] or 5432}/{db['NAME']}"}
+    return {
+        "DATABASE_URL": f"postgres://{auth}@{db['HOST'] or '127.0.0.1'}:{db['PORT'] or 5432}/{db['NAME']}",
+        # Their sessions carry this name, so end_child_sessions() ends exactly those.
+        "PGAPPNAME": CHILD_APPLICATION_NAME,
+    }
 
 
 class Workers:
@@ -115,7 +119,6 @@ def pipeline(
             "SEND_MAX_ATTEMPTS": "20",
             "SEND_BATCH_SIZE": "25",
             "LOG_LEVEL": "INFO",
-            "PGAPPNAME": CHILD_APPLICATION_NAME,
         }
         runner = Workers(env, tmp_path)
         runner.start(workers)
