@@ -143,3 +143,10 @@ def test_a_lost_cached_copy_is_restored_from_the_database() -> None:
 def test_message_goes_only_with_on() -> None:
     with pytest.raises(CommandError, match="--message goes with 'on'"):
         run("off", "--message", "x")
+
+
+def test_without_redis_the_command_says_a_running_server_will_not_see_it(settings: SettingsWrapper) -> None:
+    settings.REDIS_URL = ""
+    assert "System status page" in run("on")
+    settings.REDIS_URL = "redis://127.0.0.1:6379/5"
+    assert "System status page" not in run("off")

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
 from ops.maintenance import maintenance_get, maintenance_set
@@ -39,3 +40,11 @@ class Command(BaseCommand):
             self.stdout.write(f"Maintenance is ON: {state.message}")
         else:
             self.stdout.write("Maintenance is OFF.")
+        if not settings.REDIS_URL and options["state"] != "status":
+            # The switch reaches other processes through the shared cache; without Redis each
+            # process has a cache of its own.
+            self.stdout.write(
+                "Note: without REDIS_URL (the embedded `make run` setup) a server that is already running "
+                "does not see this. Switch it on the back office's System status page (superusers) or "
+                "start the server with MAINTENANCE_MODE=true."
+            )
