@@ -260,7 +260,7 @@ def _ceilings(results: list[ScenarioResult], *, cores: int) -> list[str]:
         "|---|---|---|---|---|---|---|",
     ]
     for name, row, (server, database, simulator) in rows:
-        total = float(server) + float(database) + float(simulator or 0)
+        total = float(server or 0) + float(database or 0) + float(simulator or 0)
         ceiling = cores * 1000 / total if total else 0.0
         lines.append(
             f"| {name} | {row.case} | {_fmt(row.rate)} {row.unit} | {_fmt(server)} | {_fmt(database)} | "
