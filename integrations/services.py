@@ -22,7 +22,7 @@ from django.utils import timezone
 
 from accounts.models import Organization, User
 from core.errors import ApplicationError
-from core.jobs import enqueue
+from core.jobs import enqueue, rq_queue_get
 from integrations.models import TEST_EVENT, DeliveryStatus, Event, WebhookDelivery, WebhookEndpoint
 from integrations.signing import SIGNATURE_HEADER, signature_header
 
@@ -203,12 +203,10 @@ def _schedule_retry(delivery: WebhookDelivery) -> None:
     (`make run`) nothing waits in the background: `deliveries_retry_due` picks them up."""
     if settings.JOBS_SYNC:
         return
-    import django_rq
-
     from integrations import jobs
 
     assert delivery.next_attempt_at is not None
-    django_rq.get_queue("default").enqueue_at(
+    rq_queue_get("default").enqueue_at(
         delivery.next_attempt_at, jobs.webhook_deliver, kwargs={"delivery_id": delivery.pk}, failure_ttl=7 * 24 * 3600
     )
 

@@ -54,13 +54,17 @@ class _Columns:
     converters: Converted
 
     def build(self, row: Sequence[Any], start: int) -> Model:
-        values = list(row[start : start + len(self.attnames)])
-        for index, converters, expression in self.converters:
-            value = values[index]
-            for convert in converters:
-                value = convert(value, expression, connection)
-            values[index] = value
+        values = _convert(row[start : start + len(self.attnames)], self.converters)
         return self.model.from_db(connection.alias, self.attnames, values)
+
+
+def _convert(values: Sequence[Any], converters: Converted) -> list[Any]:
+    """`values` as the ORM's compiler would hand them over: each column through its converters."""
+    converted = list(values)
+    for index, column_converters, expression in converters:
+        for convert in column_converters:
+            converted[index] = convert(converted[index], expression, connection)
+    return converted
 
 
 def _converters_for(fields: Sequence[Field[Any, Any]], alias: str) -> Converted:
@@ -139,10 +143,7 @@ def contact_lock_for_texter(*, texter_id: int, contact_id: int) -> Contact | Non
         built.append(part.build(row, start))
         start += len(part.attnames)
     contact, assignment, campaign, organization = built
-    script = row[start]
-    for _index, converters, expression in statement.script_converters:
-        for convert in converters:
-            script = convert(script, expression, connection)
+    [script] = _convert(row[start:], statement.script_converters)
     campaign._state.fields_cache["organization"] = organization
     contact._state.fields_cache["assignment"] = assignment
     contact._state.fields_cache["campaign"] = campaign

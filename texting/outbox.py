@@ -26,6 +26,7 @@ from django.utils import timezone
 from campaigns.models import Contact
 from core import ratelimit
 from core.live import publish_stats_changed
+from core.queries import raw_datetime
 from ops.maintenance import maintenance_active
 from ops.metrics import counters_add, per_minute_add
 from texting.errors import ErrorAction, describe
@@ -107,19 +108,13 @@ def outbox_claim(*, messaging_service_sid: str, limit: int, now: dt.datetime | N
 
 
 def _claimed(row: tuple[Any, ...]) -> Claimed:
-    send_before = row[5]
-    if isinstance(send_before, str):
-        send_before = dt.datetime.fromisoformat(send_before)
-    if isinstance(send_before, dt.datetime) and timezone.is_naive(send_before):
-        # SQLite hands raw queries naive datetimes; they are stored in UTC.
-        send_before = send_before.replace(tzinfo=dt.UTC)
     return Claimed(
         id=int(row[0]),
         to_number=str(row[1]),
         body=str(row[2]),
         messaging_service_sid=str(row[3]),
         from_number=str(row[4]),
-        send_before=send_before,
+        send_before=raw_datetime(row[5]),
         contact_id=row[6],
         attempts=int(row[7]),
         is_opt_out_notice=bool(row[8]),

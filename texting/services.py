@@ -31,6 +31,7 @@ from campaigns.services import (
 from core.errors import ApplicationError
 from core.jobs import enqueue_once
 from core.live import publish_on_commit, publish_stats_changed, texter_group
+from core.queries import raw_datetime
 from ops.metrics import counters_add, histogram_observe
 from texting.errors import ErrorAction, describe
 from texting.events import message_status_event_emit
@@ -429,12 +430,9 @@ def _count_report(status: str, error_code: int | None, sent_at: object) -> None:
     if status == MessageStatus.SENT:
         return  # "sent" was counted when the provider accepted the message
     counters_add("messages", outcome=str(status), code=str(error_code or ""))
-    if isinstance(sent_at, str):  # SQLite hands raw queries text
-        sent_at = dt.datetime.fromisoformat(sent_at)
-    if isinstance(sent_at, dt.datetime):
-        if timezone.is_naive(sent_at):
-            sent_at = sent_at.replace(tzinfo=dt.UTC)
-        lag = max((timezone.now() - sent_at).total_seconds(), 0.0)
+    sent = raw_datetime(sent_at)
+    if sent is not None:
+        lag = max((timezone.now() - sent).total_seconds(), 0.0)
         histogram_observe("status_callback_lag_seconds", lag, flush=False)
 
 
