@@ -4,6 +4,7 @@ the throttled login page and "log out everywhere"."""
 from __future__ import annotations
 
 from django import forms
+from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth import login, logout
 from django.contrib.auth import views as auth_views
@@ -88,7 +89,7 @@ def join(request: HttpRequest, token: str) -> HttpResponse:
                         last_name=form.cleaned_data["last_name"],
                     )
                     membership = invite_accept(token=token, user=user)
-                login(request, user, backend="django.contrib.auth.backends.ModelBackend")
+                login(request, user, backend=settings.AUTHENTICATION_BACKENDS[0])
         except ApplicationError as error:
             return render(request, "accounts/join.html", {"error": error.message}, status=error.status)
         return redirect("/admin/" if membership.role in ORGANIZER_ROLES else "/texter/")

@@ -31,6 +31,12 @@ def rq_queue_get(name: str) -> Any:
     fresh Redis connection just to enqueue its drain (the benchmark's profile showed it).
     """
     import django_rq
+
+    return django_rq.get_queue(name, connection=rq_connection(name))
+
+
+def rq_connection(name: str) -> Any:
+    """The Redis client of queue `name`: one per process and URL (see `rq_queue_get`)."""
     from django_rq.connection_utils import get_redis_connection
 
     config = settings.RQ_QUEUES[name]
@@ -39,7 +45,7 @@ def rq_queue_get(name: str) -> Any:
     if client is None:
         with _redis_clients_lock:
             client = _redis_clients.setdefault(key, get_redis_connection(config))
-    return django_rq.get_queue(name, connection=client)
+    return client
 
 
 def enqueue(func: Callable[..., Any], *, queue: str = "default", job_id: str | None = None, **kwargs: Any) -> None:
@@ -96,13 +102,14 @@ def enqueue_once(func: Callable[..., Any], *, key: str, queue: str = "default", 
         if settings.JOBS_SYNC:
             func(**kwargs)
             return
-        rq_queue = rq_queue_get(queue)
         try:
-            if not rq_queue.connection.set(_pending_key(key), "1", nx=True, ex=PENDING_TTL_SECONDS):
+            # Most calls stop here (a job is already waiting): no RQ queue object is built for them.
+            if not rq_connection(queue).set(_pending_key(key), "1", nx=True, ex=PENDING_TTL_SECONDS):
                 return
         except REDIS_OUTAGE:
             _log_lost_enqueue(func)
             return
+        rq_queue = rq_queue_get(queue)
         try:
             rq_queue.enqueue(
                 run_once_job,

@@ -191,6 +191,8 @@ else:
 # --- Auth -------------------------------------------------------------------------------------
 
 AUTH_USER_MODEL = "accounts.User"
+# ModelBackend, loading the session's user with SQL built once per process (accounts/backends.py).
+AUTHENTICATION_BACKENDS = ["accounts.backends.Backend"]
 LOGIN_URL = "/accounts/login/"
 LOGIN_REDIRECT_URL = "/"
 LOGOUT_REDIRECT_URL = "/accounts/login/"

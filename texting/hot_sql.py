@@ -27,7 +27,6 @@ paths a profile shows pay for it; everywhere else the ORM is clearer.
 from __future__ import annotations
 
 import functools
-from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any, cast
 
@@ -36,61 +35,17 @@ from django.db.models import Field, Model
 
 from accounts.models import Membership, Organization, Role
 from campaigns.models import Assignment, Campaign, Contact, InteractionStep
+from core.queries import Columns, Converted, columns_for, convert_row, converters_for
 from texting.models import Direction, Message
 
 # Every role but suspended may text: a suspended member loses their contacts at once.
 ACTIVE_ROLES: tuple[str, ...] = tuple(str(role) for role in Role if role != Role.SUSPENDED)
 
-Converter = Callable[[Any, Any, Any], Any]
-Converted = tuple[tuple[int, tuple[Converter, ...], Any], ...]  # (column index, converters, expression)
-
-
-@dataclass(frozen=True)
-class _Columns:
-    """One model's slice of the row: its attnames and, per column, the converters to apply."""
-
-    model: type[Model]
-    attnames: tuple[str, ...]
-    converters: Converted
-
-    def build(self, row: Sequence[Any], start: int) -> Model:
-        values = _convert(row[start : start + len(self.attnames)], self.converters)
-        return self.model.from_db(connection.alias, self.attnames, values)
-
-
-def _convert(values: Sequence[Any], converters: Converted) -> list[Any]:
-    """`values` as the ORM's compiler would hand them over: each column through its converters."""
-    converted = list(values)
-    for index, column_converters, expression in converters:
-        for convert in column_converters:
-            converted[index] = convert(converted[index], expression, connection)
-    return converted
-
-
-def _converters_for(fields: Sequence[Field[Any, Any]], alias: str) -> Converted:
-    """The converters the ORM's compiler would apply to each column (backend's first, then the field's)."""
-    found = []
-    for index, field in enumerate(fields):
-        expression = field.get_col(alias)
-        converters = tuple(connection.ops.get_db_converters(expression)) + tuple(
-            expression.get_db_converters(connection)
-        )
-        if converters:
-            found.append((index, converters, expression))
-    return tuple(found)
-
-
-def _columns(model: type[Model], alias: str) -> tuple[str, _Columns]:
-    fields = list(model._meta.concrete_fields)
-    quote = connection.ops.quote_name
-    select = ", ".join(f"{alias}.{quote(field.column)}" for field in fields)
-    return select, _Columns(model, tuple(field.attname for field in fields), _converters_for(fields, alias))
-
 
 @dataclass(frozen=True)
 class _LockStatement:
     sql: str
-    parts: tuple[_Columns, ...]  # contact, assignment, campaign, organization, in row order
+    parts: tuple[Columns, ...]  # contact, assignment, campaign, organization, in row order
     script_converters: Converted
 
 
@@ -101,10 +56,10 @@ def _lock_statement(vendor: str, alias: str) -> _LockStatement:
     def table(model: type[Model]) -> str:
         return quote(model._meta.db_table)
 
-    contact_cols, contact = _columns(Contact, "c")
-    assignment_cols, assignment = _columns(Assignment, "a")
-    campaign_cols, campaign = _columns(Campaign, "k")
-    organization_cols, organization = _columns(Organization, "o")
+    contact_cols, contact = columns_for(Contact, "c")
+    assignment_cols, assignment = columns_for(Assignment, "a")
+    campaign_cols, campaign = columns_for(Campaign, "k")
+    organization_cols, organization = columns_for(Organization, "o")
     step_script = InteractionStep._meta.get_field("script")
     roles = ", ".join(["%s"] * len(ACTIVE_ROLES))
     # FOR UPDATE OF the contact only: the campaign and organization rows are read by every send.
@@ -124,7 +79,7 @@ def _lock_statement(vendor: str, alias: str) -> _LockStatement:
         f"AND EXISTS (SELECT 1 FROM {table(Membership)} m WHERE m.{quote('organization_id')} = o.{quote('id')} "
         f"AND m.{quote('user_id')} = %s AND m.{quote('role')} IN ({roles})){lock}"
     )
-    return _LockStatement(sql, (contact, assignment, campaign, organization), _converters_for([step_script], "s"))
+    return _LockStatement(sql, (contact, assignment, campaign, organization), converters_for([step_script], "s"))
 
 
 def contact_lock_for_texter(*, texter_id: int, contact_id: int) -> Contact | None:
@@ -143,7 +98,7 @@ def contact_lock_for_texter(*, texter_id: int, contact_id: int) -> Contact | Non
         built.append(part.build(row, start))
         start += len(part.attnames)
     contact, assignment, campaign, organization = built
-    [script] = _convert(row[start:], statement.script_converters)
+    [script] = convert_row(row[start:], statement.script_converters)
     campaign._state.fields_cache["organization"] = organization
     contact._state.fields_cache["assignment"] = assignment
     contact._state.fields_cache["campaign"] = campaign

@@ -83,7 +83,7 @@ async def _connects(path: str, user: Any) -> bool:
         def make_session() -> str:
             session = SessionStore()
             session[SESSION_KEY] = str(user.pk)
-            session[BACKEND_SESSION_KEY] = "django.contrib.auth.backends.ModelBackend"
+            session[BACKEND_SESSION_KEY] = "accounts.backends.Backend"
             session[HASH_SESSION_KEY] = user.get_session_auth_hash()
             session.create()
             return str(session.session_key)

@@ -173,7 +173,7 @@ async def test_log_out_everywhere_closes_the_users_open_websockets() -> None:
         MembershipFactory.create(user=user, organization=Organization.objects.create(name="O"), role=Role.TEXTER)
         session = SessionStore()
         session[SESSION_KEY] = str(user.pk)
-        session[BACKEND_SESSION_KEY] = "django.contrib.auth.backends.ModelBackend"
+        session[BACKEND_SESSION_KEY] = "accounts.backends.Backend"
         session[HASH_SESSION_KEY] = user.get_session_auth_hash()
         session.create()
         return user, str(session.session_key)

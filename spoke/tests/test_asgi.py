@@ -1,0 +1,157 @@
+"""The ASGI handler (core/asgi.py): each request's synchronous work crosses to one thread per
+process once, keeps that thread's database connection, and still fires Django's request signals,
+streams, and turns a crashing view into a 500."""
+
+from __future__ import annotations
+
+import asyncio
+import threading
+from collections.abc import Iterator
+from concurrent.futures import Future, ThreadPoolExecutor
+from typing import Any
+
+import pytest
+from asgiref.sync import SyncToAsync
+from django.core import signals
+
+from core.asgi import STREAM_CHUNKS_PER_HOP
+from spoke.asgi import application
+from spoke.tests import asgi_urls
+
+pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.urls("spoke.tests.asgi_urls")]
+
+
+class CountingExecutor(ThreadPoolExecutor):
+    """asgiref's one thread for sync code, counting how often work is handed to it."""
+
+    def __init__(self, wrapped: ThreadPoolExecutor) -> None:
+        self.wrapped = wrapped
+        self.handed = 0
+
+    def submit(self, fn: Any, /, *args: Any, **kwargs: Any) -> Future[Any]:
+        self.handed += 1
+        return self.wrapped.submit(fn, *args, **kwargs)
+
+
+@pytest.fixture
+def hops(monkeypatch: pytest.MonkeyPatch) -> CountingExecutor:
+    counting = CountingExecutor(SyncToAsync.single_thread_executor)
+    monkeypatch.setattr(SyncToAsync, "single_thread_executor", counting)
+    return counting
+
+
+@pytest.fixture
+def signals_seen() -> Iterator[list[tuple[str, int]]]:
+    seen: list[tuple[str, int]] = []
+
+    def started(**kwargs: Any) -> None:
+        seen.append(("started", threading.get_ident()))
+
+    def finished(**kwargs: Any) -> None:
+        seen.append(("finished", threading.get_ident()))
+
+    signals.request_started.connect(started)
+    signals.request_finished.connect(finished)
+    asgi_urls.seen.clear()
+    yield seen
+    signals.request_started.disconnect(started)
+    signals.request_finished.disconnect(finished)
+
+
+async def _request(path: str, on_body: Any = None) -> tuple[int, bytes]:
+    scope = {
+        "type": "http",
+        "asgi": {"version": "3.0"},
+        "http_version": "1.1",
+        "method": "GET",
+        "scheme": "http",
+        "path": path.partition("?")[0],
+        "raw_path": path.partition("?")[0].encode(),
+        "query_string": path.partition("?")[2].encode(),
+        "root_path": "",
+        "headers": [(b"host", b"testserver")],
+        "client": ("127.0.0.1", 5000),
+        "server": ("testserver", 80),
+    }
+    received = False
+
+    async def receive() -> dict[str, Any]:
+        nonlocal received
+        if not received:
+            received = True
+            return {"type": "http.request", "body": b"", "more_body": False}
+        await asyncio.Event().wait()  # the client never disconnects
+        raise AssertionError
+
+    status: list[int] = []
+    body: list[bytes] = []
+
+    async def send(message: dict[str, Any]) -> None:
+        if message["type"] == "http.response.start":
+            status.append(message["status"])
+        elif message["type"] == "http.response.body":
+            body.append(message.get("body", b""))
+            if on_body is not None:
+                on_body()
+
+    await application(scope, receive, send)
+    return status[0], b"".join(body)
+
+
+def test_a_request_crosses_to_the_django_thread_once_and_keeps_its_connection(
+    hops: CountingExecutor, signals_seen: list[tuple[str, int]]
+) -> None:
+    async def three() -> list[tuple[int, bytes]]:
+        return [await _request("/plain/") for _ in range(3)]
+
+    answers = asyncio.run(three())
+
+    assert answers == [(200, b"hello GET")] * 3
+    assert hops.handed == 3  # one hop per request: signals, middleware, view and close together
+    views = asgi_urls.seen
+    assert len(views) == 3
+    threads = {thread for _, thread, _ in views}
+    assert len(threads) == 1 and threads != {threading.get_ident()}
+    assert len({conn for _, _, conn in views}) == 1  # the thread's connection is kept, not reopened
+    # Django's request signals still fire, once each per request, on that same thread.
+    assert signals_seen == [("started", *threads), ("finished", *threads)] * 3
+
+
+def test_a_streaming_response_is_streamed_on_the_django_thread_then_closed(
+    hops: CountingExecutor,
+    signals_seen: list[tuple[str, int]],
+) -> None:
+    status, body = asyncio.run(_request("/streaming/"))
+
+    assert (status, body) == (200, b"row 0\nrow 1\nrow 2\n")
+    assert hops.handed == 4  # the request, two reads (the rows, then their end), the close
+    assert [what for what, _, _ in asgi_urls.seen] == ["view", "row", "row", "row"]
+    # The rows (a server-side cursor, in an export) are read on the view's thread and connection.
+    assert len({(thread, conn) for _, thread, conn in asgi_urls.seen}) == 1
+    # Closed after the last row was sent, not before the first.
+    assert [what for what, _ in signals_seen] == ["started", "finished"]
+
+
+def test_a_crashing_view_answers_500_and_the_request_still_finishes(
+    signals_seen: list[tuple[str, int]], caplog: pytest.LogCaptureFixture
+) -> None:
+    status, body = asyncio.run(_request("/broken/"))
+
+    assert status == 500
+    assert b"a bug in a view" not in body  # no traceback to the client
+    assert [what for what, _ in signals_seen] == ["started", "finished"]
+    assert "RuntimeError: a bug in a view" in caplog.text  # the traceback is in the log
+
+
+def test_a_long_stream_is_read_a_few_chunks_at_a_time_not_whole_before_sending() -> None:
+    asgi_urls.seen.clear()
+    produced_at_each_send: list[int] = []
+
+    def on_body() -> None:
+        produced_at_each_send.append(sum(1 for what, _, _ in asgi_urls.seen if what == "row"))
+
+    status, body = asyncio.run(_request("/streaming/?rows=100", on_body))
+
+    assert status == 200 and body.count(b"row ") == 100
+    assert produced_at_each_send[0] == STREAM_CHUNKS_PER_HOP  # not all 100 first
+    assert max(produced_at_each_send) == 100
