@@ -16,7 +16,7 @@ from django.contrib.auth.backends import ModelBackend
 from django.db import connection
 
 from accounts.models import User
-from core.queries import Columns, columns_for
+from core.queries import Columns, columns_for, execute_hot
 
 
 @functools.cache
@@ -30,7 +30,7 @@ def _user_statement(vendor: str, alias: str) -> tuple[str, Columns]:
 def user_by_id(user_id: Any) -> User | None:
     sql, columns = _user_statement(connection.vendor, connection.alias)
     with connection.cursor() as cursor:
-        cursor.execute(sql, [user_id])
+        execute_hot(cursor, sql, [user_id])
         row = cursor.fetchone()
     if row is None:
         return None

@@ -147,6 +147,11 @@ else:
         }
     }
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
+# The hot paths' statements (core.queries.execute_hot) are prepared once per PostgreSQL connection:
+# the send's contact lock cost 0.6 ms of planning per call against 0.09 ms of execution. Turn it
+# off behind a pooler that shares server connections between clients per transaction (PgBouncer
+# in transaction mode), where a statement prepared on one server connection is missing on another.
+DATABASE_PREPARED_STATEMENTS = env_bool("DATABASE_PREPARED_STATEMENTS", True)
 
 # --- Redis: jobs, channel layer ---------------------------------------------------------------
 

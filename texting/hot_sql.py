@@ -35,7 +35,7 @@ from django.db.models import Field, Model
 
 from accounts.models import Membership, Organization, Role
 from campaigns.models import Assignment, Campaign, Contact, InteractionStep
-from core.queries import Columns, Converted, columns_for, convert_row, converters_for
+from core.queries import Columns, Converted, columns_for, convert_row, converters_for, execute_hot
 from texting.models import Direction, Message
 
 # Every role but suspended may text: a suspended member loses their contacts at once.
@@ -88,7 +88,7 @@ def contact_lock_for_texter(*, texter_id: int, contact_id: int) -> Contact | Non
     `campaign.organization` loaded and the campaign's root script as `first_script`, or None."""
     statement = _lock_statement(connection.vendor, connection.alias)
     with connection.cursor() as cursor:
-        cursor.execute(statement.sql, [contact_id, texter_id, texter_id, *ACTIVE_ROLES])
+        execute_hot(cursor, statement.sql, [contact_id, texter_id, texter_id, *ACTIVE_ROLES])
         row = cursor.fetchone()
     if row is None:
         return None
@@ -133,7 +133,7 @@ def row_insert(instance: Model, *, skip_conflict_on: str = "") -> bool:
     sql, fields = _insert_statement(connection.vendor, connection.alias, type(instance), skip_conflict_on)
     params = [f.get_db_prep_save(f.pre_save(instance, True), connection) for f in fields]
     with connection.cursor() as cursor:
-        cursor.execute(sql, params)
+        execute_hot(cursor, sql, params)
         row = cursor.fetchone()
     if row is None:
         return False
@@ -169,7 +169,7 @@ def row_update(
         for field, value in zip(fields, [*values.values(), pk, *where.values()], strict=True)
     ]
     with connection.cursor() as cursor:
-        cursor.execute(sql, params)
+        execute_hot(cursor, sql, params)
         return int(cursor.rowcount)
 
 
@@ -217,6 +217,6 @@ def reply_match(*, from_number: str, to_number: str, messaging_service_sid: str)
     else:
         by, params = "any", [Direction.OUTBOUND.value, from_number]
     with connection.cursor() as cursor:
-        cursor.execute(_reply_match_statement(connection.vendor, connection.alias, by), params)
+        execute_hot(cursor, _reply_match_statement(connection.vendor, connection.alias, by), params)
         row = cursor.fetchone()
     return None if row is None else ReplyMatch(*row)

@@ -20,6 +20,7 @@ from twilio.request_validator import RequestValidator
 
 from accounts.models import User
 from campaigns.models import Contact, ContactStatus
+from core.queries import statement_text
 from spoke.testing import MessageFactory
 from texting.models import Direction, Message, MessageStatus
 
@@ -34,7 +35,8 @@ class DropConnectionBefore:
         self.dropped = False
 
     def __call__(self, execute: Callable[..., Any], sql: str, params: Any, many: bool, context: Any) -> Any:
-        if not self.dropped and sql.startswith(self.sql):
+        # The hot paths' statements run prepared (EXECUTE spoke_…): match what they stand for.
+        if not self.dropped and statement_text(sql).startswith(self.sql):
             self.dropped = True
             self._drop(context["connection"])
         return execute(sql, params, many, context)
