@@ -4,11 +4,10 @@ Every web process and RQ worker adds to the same numbers in Redis (hashes, HINCR
 of any web process sees the whole deployment, on one machine or many, on a Procfile platform too.
 Hot paths never wait on it per event:
 
-- message counters are added once per drain batch (one pipelined round trip) and once per status
-  callback;
-- request latency is kept in the process and flushed to Redis at most once a second (one pipelined
-  round trip; a timer flushes what a process that went quiet still holds), so a request costs
-  microseconds;
+- message counters are added once per drain batch (one pipelined round trip);
+- request latency and the delivery reports' counters and lag are kept in the process and flushed
+  to Redis at most once a second (one pipelined round trip; a timer flushes what a process that
+  went quiet still holds), so a request or a status callback costs microseconds;
 - open websockets are counted per process (a key per process with an expiry, refreshed as sockets
   open and close, and every few minutes while pages ping), so a process that died stops counting
   once its key expires.
@@ -26,6 +25,7 @@ import socket
 import threading
 import time
 from collections import defaultdict
+from collections.abc import Mapping
 from functools import lru_cache
 
 from django.conf import settings
@@ -80,7 +80,8 @@ class _Local:
         self.lock = threading.Lock()
         self.counters: dict[str, float] = defaultdict(float)
         self.histograms: dict[str, float] = defaultdict(float)
-        self.pending: dict[str, float] = defaultdict(float)
+        self.pending: dict[str, float] = defaultdict(float)  # histogram fields held until the next flush
+        self.pending_counters: dict[str, float] = defaultdict(float)
         self.last_flush = time.monotonic()
         self.sockets = 0
         self.timer_pid = 0  # the process whose flush timer is pending (a forked child has none)
@@ -91,8 +92,13 @@ class _Local:
 _local = _Local()
 
 
-def counters_add(name: str, amounts: dict[tuple[tuple[str, str], ...], int] | None = None, **labels: str) -> None:
-    """Add 1 to `name{labels}`; or, with `amounts`, add each amount to its label set (one round trip)."""
+def counters_add(
+    name: str, amounts: dict[tuple[tuple[str, str], ...], int] | None = None, *, flush: bool = True, **labels: str
+) -> None:
+    """Add 1 to `name{labels}`; or, with `amounts`, add each amount to its label set (one round trip).
+
+    With `flush=False` the amounts wait in the process until the next flush (at most a second).
+    """
     series = {_field(name, dict(key)): n for key, n in amounts.items() if n} if amounts is not None else None
     if series is None:
         series = {_field(name, labels): 1}
@@ -102,6 +108,9 @@ def counters_add(name: str, amounts: dict[tuple[tuple[str, str], ...], int] | No
         with _local.lock:
             for field, n in series.items():
                 _local.counters[field] += n
+        return
+    if not flush:
+        _hold(_local.pending_counters, series, flush=False)
         return
     try:
         pipe = redis_client().pipeline(transaction=False)
@@ -129,31 +138,40 @@ def histogram_observe(name: str, value: float, *, flush: bool = True, **labels: 
     With `flush=False` the observation waits in the process until the next flush (at most a second).
     """
     fields = _histogram_fields(name, value, labels)
-    shared = _shared()
+    if not _shared():
+        with _local.lock:
+            for field, n in fields.items():
+                _local.histograms[field] += n
+        return
+    _hold(_local.pending, fields, flush=flush)
+
+
+def _hold(target: dict[str, float], fields: Mapping[str, float], *, flush: bool) -> None:
+    """Add `fields` to what this process holds for Redis; flush when due (or asked)."""
     with _local.lock:
-        target = _local.histograms if not shared else _local.pending
         for field, n in fields.items():
             target[field] += n
-        due = shared and (flush or time.monotonic() - _local.last_flush >= FLUSH_SECONDS)
+        due = flush or time.monotonic() - _local.last_flush >= FLUSH_SECONDS
         # A process that goes quiet still flushes what it holds, a second later, on a timer thread.
-        start_timer = shared and not due and _local.timer_pid != os.getpid()
+        start_timer = not due and _local.timer_pid != os.getpid()
         if start_timer:
             _local.timer_pid = os.getpid()
     if due:
-        histograms_flush()
+        metrics_flush()
     elif start_timer:
-        timer = threading.Timer(FLUSH_SECONDS, histograms_flush)
+        timer = threading.Timer(FLUSH_SECONDS, metrics_flush)
         timer.daemon = True
         timer.start()
 
 
-def histograms_flush() -> None:
-    """Send this process's pending observations to Redis: one pipelined round trip."""
+def metrics_flush() -> None:
+    """Send this process's held observations and counts to Redis: one pipelined round trip."""
     with _local.lock:
         pending, _local.pending = _local.pending, defaultdict(float)
+        counters, _local.pending_counters = _local.pending_counters, defaultdict(float)
         _local.last_flush = time.monotonic()
         _local.timer_pid = 0  # the next held observation starts a new timer
-    if not pending or not _shared():
+    if not (pending or counters) or not _shared():
         return
     try:
         pipe = redis_client().pipeline(transaction=False)
@@ -162,6 +180,8 @@ def histograms_flush() -> None:
                 pipe.hincrbyfloat(HISTOGRAMS_KEY, field, n)
             else:
                 pipe.hincrby(HISTOGRAMS_KEY, field, int(n))
+        for field, n in counters.items():
+            pipe.hincrby(COUNTERS_KEY, field, int(n))
         pipe.execute()
     except Exception:
         logger.warning("metrics: could not flush histograms", exc_info=True)
@@ -262,6 +282,7 @@ def counters_read() -> dict[str, float]:
     if not _shared():
         with _local.lock:
             return dict(_local.counters)
+    metrics_flush()  # this process's own held counts first (others' arrive within a second)
     return {_text(k): float(v) for k, v in redis_client().hgetall(COUNTERS_KEY).items()}
 
 
@@ -269,7 +290,7 @@ def histograms_read() -> dict[str, float]:
     if not _shared():
         with _local.lock:
             return dict(_local.histograms)
-    histograms_flush()
+    metrics_flush()
     return {_text(k): float(v) for k, v in redis_client().hgetall(HISTOGRAMS_KEY).items()}
 
 
@@ -279,6 +300,7 @@ def metrics_reset() -> None:
         _local.counters.clear()
         _local.histograms.clear()
         _local.pending.clear()
+        _local.pending_counters.clear()
         _local.sockets = 0
         _local.per_minute.clear()
     if _shared():

@@ -27,6 +27,7 @@ paths a profile shows pay for it; everywhere else the ORM is clearer.
 from __future__ import annotations
 
 import functools
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any, cast
 
@@ -220,3 +221,58 @@ def reply_match(*, from_number: str, to_number: str, messaging_service_sid: str)
         execute_hot(cursor, _reply_match_statement(connection.vendor, connection.alias, by), params)
         row = cursor.fetchone()
     return None if row is None else ReplyMatch(*row)
+
+
+# --- The delivery report ---------------------------------------------------------------------------
+
+REPORT_RETURNING = ("contact_id", "organization_id", "texter_id", "campaign_id", "sent_at")
+
+
+@dataclass(frozen=True)
+class ReportApplied:
+    contact_id: int | None
+    organization_id: int | None
+    texter_id: int | None
+    campaign_id: int | None
+    sent_at: Any  # as the database returned it (core.queries.raw_datetime reads it)
+
+
+@functools.cache
+def _report_statement(vendor: str, alias: str, by_id: bool, setting: tuple[str, ...], earlier: int) -> str:
+    quote = connection.ops.quote_name
+    assignments = ", ".join(f"{quote(name)} = %s" for name in setting)
+    if by_id:
+        # By our id (from the StatusCallback URL): the SID may not be recorded yet, but if it is, it must match.
+        found = (
+            f"{quote('id')} = %s AND {quote('direction')} = %s "
+            f"AND ({quote('provider_sid')} = %s OR {quote('provider_sid')} IS NULL)"
+        )
+    else:
+        found = f"{quote('provider_sid')} = %s"
+    statuses = ", ".join(["%s"] * earlier)
+    returning = ", ".join(quote(column) for column in REPORT_RETURNING)
+    return (
+        f"UPDATE {quote(Message._meta.db_table)} SET {assignments} "  # noqa: S608 (quoted names from _meta; values are params)
+        f"WHERE {found} AND {quote('status')} IN ({statuses}) RETURNING {returning}"
+    )
+
+
+def report_apply(
+    *, sid: str, message_id: int | None, values: dict[str, Any], earlier: Sequence[str]
+) -> list[ReportApplied]:
+    """Set `values` on the outbound message a delivery report is about, if its status is one of
+    `earlier` (a report never moves a message backwards): one statement, built once per shape.
+    Found by `message_id` when the report carries it (recording `sid` then), else by `sid`."""
+    if message_id is not None:
+        values = {**values, "provider_sid": sid}
+    fields = [cast("Field[Any, Any]", Message._meta.get_field(name)) for name in values]
+    params = [field.get_db_prep_save(value, connection) for field, value in zip(fields, values.values(), strict=True)]
+    if message_id is not None:
+        params += [message_id, Direction.OUTBOUND.value, sid]
+    else:
+        params.append(sid)
+    params += list(earlier)
+    sql = _report_statement(connection.vendor, connection.alias, message_id is not None, tuple(values), len(earlier))
+    with connection.cursor() as cursor:
+        execute_hot(cursor, sql, params)
+        return [ReportApplied(*row) for row in cursor.fetchall()]

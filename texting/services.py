@@ -11,8 +11,7 @@ import logging
 import uuid
 
 from django.conf import settings
-from django.db import connection, transaction
-from django.db.models import Q, QuerySet, sql
+from django.db import transaction
 from django.utils import timezone
 
 from accounts.models import User
@@ -35,7 +34,7 @@ from core.queries import raw_datetime
 from ops.metrics import counters_add, histogram_observe
 from texting.errors import ErrorAction, describe
 from texting.events import message_status_event_emit
-from texting.hot_sql import contact_lock_for_texter, reply_match, row_insert, row_update
+from texting.hot_sql import contact_lock_for_texter, reply_match, report_apply, row_insert, row_update
 from texting.models import STATUS_RANK, Direction, Message, MessageStatus
 from texting.providers.base import InboundSMS, StatusReport
 from texting.segments import clean_text, segment_count
@@ -381,45 +380,32 @@ def message_status_update(*, report: StatusReport) -> bool:
     if new_status is None or not report.sid:
         return False
     earlier = [str(status) for status, rank in STATUS_RANK.items() if rank < STATUS_RANK[new_status]]
-    if report.message_id is not None:
-        target = Message.objects.filter(
-            Q(provider_sid=report.sid) | Q(provider_sid__isnull=True),
-            pk=report.message_id,
-            direction=Direction.OUTBOUND,
-        )
-    else:
-        target = Message.objects.filter(provider_sid=report.sid)
-    target = target.filter(status__in=earlier)
     values: dict[str, object] = {"status": new_status}
-    if report.message_id is not None:
-        values["provider_sid"] = report.sid
     if new_status == MessageStatus.DELIVERED:
         values["delivered_at"] = timezone.now()
     if report.error_code is None:
         # UPDATE … RETURNING names the campaign whose dashboard changed, in the one statement.
-        changed_rows = _update_returning(target, values, ["campaign_id", "sent_at"])
-        message_status_event_emit(sid=report.sid, status=new_status, changed=bool(changed_rows))
-        for campaign_id, sent_at in changed_rows:
-            publish_stats_changed(campaign_id=campaign_id)
-            _count_report(new_status, None, sent_at)
-        return bool(changed_rows)
+        changed = report_apply(sid=report.sid, message_id=report.message_id, values=values, earlier=earlier)
+        message_status_event_emit(sid=report.sid, status=new_status, changed=bool(changed))
+        for row in changed:
+            publish_stats_changed(campaign_id=row.campaign_id)
+            _count_report(new_status, None, row.sent_at)
+        return bool(changed)
     values["error_code"] = report.error_code
     with transaction.atomic():
         # With an error the contact is needed too: UPDATE … RETURNING saves reading the message again.
-        rows = _update_returning(
-            target, values, ["contact_id", "organization_id", "texter_id", "campaign_id", "sent_at"]
-        )
+        rows = report_apply(sid=report.sid, message_id=report.message_id, values=values, earlier=earlier)
         message_status_event_emit(sid=report.sid, status=new_status, changed=bool(rows))
         if not rows:
             return False
-        contact_id, organization_id, texter_id, campaign_id, sent_at = rows[0]
-        _count_report(new_status, report.error_code, sent_at)
-        publish_stats_changed(campaign_id=campaign_id)
-        if contact_id is not None:
+        row = rows[0]
+        _count_report(new_status, report.error_code, row.sent_at)
+        publish_stats_changed(campaign_id=row.campaign_id)
+        if row.contact_id is not None:
             _error_action(
-                contact_id=contact_id,
-                organization_id=organization_id,
-                texter_id=texter_id,
+                contact_id=row.contact_id,
+                organization_id=row.organization_id,
+                texter_id=row.texter_id,
                 code=report.error_code,
             )
     return True
@@ -429,24 +415,11 @@ def _count_report(status: str, error_code: int | None, sent_at: object) -> None:
     """A final delivery report in the shared counters, and how long after the send it came (/metrics)."""
     if status == MessageStatus.SENT:
         return  # "sent" was counted when the provider accepted the message
-    counters_add("messages", outcome=str(status), code=str(error_code or ""))
+    counters_add("messages", flush=False, outcome=str(status), code=str(error_code or ""))
     sent = raw_datetime(sent_at)
     if sent is not None:
         lag = max((timezone.now() - sent).total_seconds(), 0.0)
         histogram_observe("status_callback_lag_seconds", lag, flush=False)
-
-
-def _update_returning(queryset: QuerySet[Message], values: dict[str, object], columns: list[str]) -> list[tuple]:  # type: ignore[type-arg]
-    """`queryset.update(**values)` that also returns `columns` of the changed rows: one statement."""
-    query = queryset.query.chain(sql.UpdateQuery)
-    assert isinstance(query, sql.UpdateQuery)
-    query.add_update_values(values)
-    compiler = query.get_compiler(queryset.db)
-    update_sql, params = compiler.as_sql()
-    returning = ", ".join(connection.ops.quote_name(column) for column in columns)
-    with connection.cursor() as cursor:
-        cursor.execute(f"{update_sql} RETURNING {returning}", params)
-        return list(cursor.fetchall())
 
 
 def message_error_action(*, message_id: int, code: int) -> None:

@@ -147,3 +147,29 @@ def test_sockets_are_summed_across_processes_and_a_dead_process_drops_out(settin
         f"spoke:metrics:websockets:{socket.gethostname()}:{os.getpid()}".encode()
     }
     websockets_change(-2)
+
+
+def test_delivery_report_counts_wait_in_the_process_then_go_in_one_flush(settings: SettingsWrapper) -> None:
+    import time
+
+    from redis import Redis
+
+    from ops.metrics import COUNTERS_KEY, FLUSH_SECONDS, counters_add, counters_read, metrics_flush, metrics_reset
+    from texting.tests.conftest import TEST_REDIS_URL
+
+    settings.REDIS_URL = settings.REDIS_URL or TEST_REDIS_URL
+    settings.JOBS_SYNC = False
+    metrics_reset()
+    connection = Redis.from_url(settings.REDIS_URL)
+    field = "messages|code=|outcome=delivered"
+    counters_add("messages", outcome="delivered", code="")  # a drain batch's count: sent at once
+    assert connection.hget(COUNTERS_KEY, field) == b"1"
+    metrics_flush()  # a flush just happened: the next second's reports are held
+    for _ in range(3):
+        counters_add("messages", flush=False, outcome="delivered", code="")
+    assert connection.hget(COUNTERS_KEY, field) == b"1"  # held: no Redis round trip per report
+    time.sleep(FLUSH_SECONDS + 0.5)  # a quiet process still sends them, on its timer
+    assert connection.hget(COUNTERS_KEY, field) == b"4"
+    counters_add("messages", flush=False, outcome="delivered", code="")
+    assert counters_read()[field] == 5  # this process's own held counts are read with the rest
+    metrics_reset()
