@@ -11,6 +11,7 @@ import urllib.parse
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any
 
 import pytest
 
@@ -184,3 +185,15 @@ def test_credentials_never_reach_the_logs(
     with caplog.at_level("INFO"):
         provider.send(OutboundSMS(to="+12025550100", body="x", from_number="+15005550006"))
     assert ACCOUNT not in caplog.text
+
+
+def test_one_provider_per_process_and_credentials(settings: Any) -> None:
+    settings.TWILIO_ACCOUNT_SID, settings.TWILIO_AUTH_TOKEN = ACCOUNT, "token"
+    settings.TWILIO_API_BASE_URL = "http://127.0.0.1:9"
+    server_account = TwilioProvider.from_settings()
+    assert TwilioProvider.from_settings() is server_account  # its client and keep-alive pool are reused
+    organization_account = TwilioProvider.from_settings(account_sid="AC" + "1" * 32, auth_token="theirs")
+    assert organization_account is not server_account
+    assert TwilioProvider.from_settings(account_sid="AC" + "1" * 32, auth_token="theirs") is organization_account
+    settings.TWILIO_API_BASE_URL = "http://127.0.0.1:10"  # changed settings: a new client
+    assert TwilioProvider.from_settings() is not server_account
