@@ -63,9 +63,11 @@ def fresh_cache(settings: SettingsWrapper) -> None:
     settings.CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache", "LOCATION": "tests"}}
     from django.core.cache import cache
 
+    from core.live import stats_windows_forget
     from integrations.events import subscriptions_assume_none
 
     cache.clear()
+    stats_windows_forget()
     subscriptions_assume_none()
 
 

@@ -121,3 +121,25 @@ class TolerantRedisCache(SharedRedisCache):
     @_tolerant(lambda *args, **kwargs: False)
     def touch(self, key: str, timeout: Any = 300, version: int | None = None) -> bool:
         return super().touch(key, timeout, version)
+
+
+def add_or_get(cache: Any, key: str, value: Any, timeout: int) -> tuple[bool, Any]:
+    """`cache.add(key, value, timeout)`, and when the key was already there, its value: on Redis in
+    one round trip (SET NX then GET, pipelined). Elsewhere (the embedded default, tests), two calls.
+    A Redis outage reads as "added" (nothing known to be there), like the tolerant cache's reads."""
+    if isinstance(cache, SharedRedisCache):
+        client = cache._cache.get_client(write=True)
+        full_key = cache.make_and_validate_key(key)
+        serializer = cache._cache._serializer
+        try:
+            pipe = client.pipeline(transaction=False)
+            pipe.set(full_key, serializer.dumps(value), nx=True, ex=timeout)
+            pipe.get(full_key)
+            added, current = pipe.execute()
+        except OUTAGE as error:
+            logger.warning("cache unavailable (%s): add treated as done", type(error).__name__)
+            return True, None
+        return bool(added), (None if added or current is None else serializer.loads(current))
+    if cache.add(key, value, timeout=timeout):
+        return True, None
+    return False, cache.get(key)

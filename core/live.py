@@ -8,12 +8,15 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import time
 from typing import Any
 
 from asgiref.sync import async_to_sync
 from channels.layers import get_channel_layer
 from django.core.cache import cache
 from django.db import transaction
+
+from core.cache import add_or_get
 
 logger = logging.getLogger(__name__)
 
@@ -70,22 +73,39 @@ def stats_window_key(campaign_id: int) -> str:
     return f"live:stats:{campaign_id}"
 
 
+# Once this process knows when a campaign's current window closes, it stops asking Redis until
+# then, less this margin (clocks of different machines differ a little).
+WINDOW_MARGIN_SECONDS = 0.5
+_windows_close: dict[int, float] = {}  # campaign id -> when its open window closes (time.time())
+
+
 def publish_stats_changed(*, campaign_id: int | None) -> None:
     """Tell the campaign's dashboard its numbers changed, coalesced per campaign across every process.
 
-    Costs no SQL: once the transaction commits, `cache.add` (Redis in production, shared by every
-    web process and worker) lets the first change of a window through and drops the others. The
-    event carries the window so the page can wait it out before fetching (no change is missed).
+    Costs no SQL: once the transaction commits, an add to the cache (Redis in production, shared
+    by every web process and worker) lets the first change of a window through and drops the
+    others. The event carries the window so the page can wait it out before fetching (no change
+    is missed). The add returns when the open window started, so each process then skips the
+    cache altogether until that window closes: one round trip per window per process, not one
+    per send, reply and delivery report.
     """
     if campaign_id is None:
         return
 
     def _send() -> None:
+        now = time.time()
+        if _windows_close.get(campaign_id, 0.0) > now:
+            return  # a window this process knows of is open: its event covers this change
         try:
-            first = cache.add(stats_window_key(campaign_id), 1, timeout=STATS_WINDOW_SECONDS)
+            first, opened_at = add_or_get(cache, stats_window_key(campaign_id), now, timeout=STATS_WINDOW_SECONDS)
         except Exception:  # the cache is down: an extra refresh beats a stale dashboard
             logger.exception("live stats window for campaign %s could not be checked", campaign_id)
-            first = True
+            first, opened_at = True, None
+        started = now if first else opened_at
+        if isinstance(started, float):
+            if len(_windows_close) > 10_000:
+                _windows_close.clear()
+            _windows_close[campaign_id] = started + STATS_WINDOW_SECONDS - WINDOW_MARGIN_SECONDS
         if first:
             message = {
                 "type": "live.event",
@@ -95,6 +115,11 @@ def publish_stats_changed(*, campaign_id: int | None) -> None:
             _group_send(campaign_group(campaign_id), message, "stats_changed")
 
     transaction.on_commit(_send)
+
+
+def stats_windows_forget() -> None:
+    """Forget the windows this process knows of (tests, which move the clock)."""
+    _windows_close.clear()
 
 
 def disconnect_texter_on_commit(*, user_id: int) -> None:

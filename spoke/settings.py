@@ -363,7 +363,7 @@ if PRODUCTION:
 from csp.constants import NONE, SELF  # noqa: E402
 
 INSTALLED_APPS.append("csp")
-MIDDLEWARE.insert(MIDDLEWARE.index("django.middleware.security.SecurityMiddleware") + 1, "csp.middleware.CSPMiddleware")
+MIDDLEWARE.insert(MIDDLEWARE.index("django.middleware.security.SecurityMiddleware") + 1, "core.csp.CSPMiddleware")
 
 
 def _django_admin_inline_style_hash() -> str:

@@ -218,3 +218,45 @@ def test_an_opt_out_publishes_for_every_campaign_holding_the_cell(
     # The texter still hears about their own contact.
     changed = {"type": "live.event", "event": "contact_changed", "payload": {"contact_id": contact.pk}}
     assert (f"texter.{texter.pk}", changed) in published
+
+
+def test_each_process_asks_the_shared_cache_once_per_window(
+    campaign: Campaign,
+    published: Published,
+    django_capture_on_commit_callbacks: Any,
+    settings: Any,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """On Redis: the add tells a process when the open window started, so it stops asking until it
+    closes; another process that finds the window open learns the same and sends nothing."""
+    from django.core.cache import caches
+
+    import core.live
+    from core.cache import add_or_get
+    from core.live import stats_windows_forget
+    from texting.tests.conftest import TEST_REDIS_URL
+
+    settings.CACHES = {
+        "default": {"BACKEND": "core.cache.TolerantRedisCache", "LOCATION": settings.REDIS_URL or TEST_REDIS_URL}
+    }
+    caches["default"].delete(f"live:stats:{campaign.pk}")
+    asked: list[tuple[bool, Any]] = []
+
+    def counting(*args: Any, **kwargs: Any) -> tuple[bool, Any]:
+        answer = add_or_get(*args, **kwargs)
+        asked.append(answer)
+        return answer
+
+    monkeypatch.setattr(core.live, "add_or_get", counting)
+    with django_capture_on_commit_callbacks(execute=True):
+        for _ in range(20):
+            publish_stats_changed(campaign_id=campaign.pk)
+    assert len(asked) == 1 and asked[0] == (True, None)
+    assert len(stats_events(published)) == 1
+    stats_windows_forget()  # another process, which has not asked yet
+    with django_capture_on_commit_callbacks(execute=True):
+        for _ in range(20):
+            publish_stats_changed(campaign_id=campaign.pk)
+    assert len(asked) == 2 and asked[1][0] is False and isinstance(asked[1][1], float)
+    assert len(stats_events(published)) == 1  # the window's event was already sent
+    caches["default"].delete(f"live:stats:{campaign.pk}")
