@@ -276,3 +276,42 @@ def report_apply(
     with connection.cursor() as cursor:
         execute_hot(cursor, sql, params)
         return [ReportApplied(*row) for row in cursor.fetchall()]
+
+
+# --- The outbox's re-check at send time ------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class SenderRow:
+    contact_id: int
+    is_opted_out: bool
+    campaign_is_archived: bool
+    send_rate_per_second: int | None
+    twilio_account_sid: str
+    twilio_auth_token: str
+
+
+@functools.cache
+def _sender_statement(vendor: str, alias: str, count: int) -> str:
+    quote = connection.ops.quote_name
+    # One text for any batch on PostgreSQL (an array), so it is prepared once; SQLite lists the ids.
+    ids = "= ANY(%s::bigint[])" if vendor == "postgresql" else f"IN ({', '.join(['%s'] * count)})"
+    return (
+        f"SELECT c.{quote('id')}, c.{quote('is_opted_out')}, k.{quote('is_archived')}, "  # noqa: S608 (quoted names from _meta; values are params)
+        f"o.{quote('send_rate_per_second')}, o.{quote('twilio_account_sid')}, o.{quote('twilio_auth_token')} "
+        f"FROM {quote(Contact._meta.db_table)} c "
+        f"INNER JOIN {quote(Campaign._meta.db_table)} k ON k.{quote('id')} = c.{quote('campaign_id')} "
+        f"INNER JOIN {quote(Organization._meta.db_table)} o ON o.{quote('id')} = k.{quote('organization_id')} "
+        f"WHERE c.{quote('id')} {ids}"
+    )
+
+
+def sender_rows(contact_ids: Sequence[int]) -> dict[int, SenderRow]:
+    """What the outbox re-reads at send time about the batch's contacts: one statement."""
+    if not contact_ids:
+        return {}
+    postgresql = connection.vendor == "postgresql"
+    sql = _sender_statement(connection.vendor, connection.alias, 0 if postgresql else len(contact_ids))
+    with connection.cursor() as cursor:
+        execute_hot(cursor, sql, [list(contact_ids)] if postgresql else list(contact_ids))
+        return {row[0]: SenderRow(row[0], bool(row[1]), bool(row[2]), *row[3:]) for row in cursor.fetchall()}

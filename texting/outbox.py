@@ -24,7 +24,6 @@ from django.db import connection, transaction
 from django.db.models import Case, F, Field, Q, Value, When
 from django.utils import timezone
 
-from campaigns.models import Contact
 from core import ratelimit
 from core.live import publish_stats_changed
 from core.queries import execute_hot, raw_datetime
@@ -32,6 +31,7 @@ from ops.maintenance import maintenance_active
 from ops.metrics import counters_add, per_minute_add
 from texting.errors import ErrorAction, describe
 from texting.events import messages_failed_event_emit
+from texting.hot_sql import sender_rows
 from texting.models import Message, MessageStatus
 from texting.providers import get_provider
 from texting.providers.base import FailureKind, OutboundSMS, Provider, ProviderError, SendResult
@@ -135,35 +135,21 @@ class SenderState:
 
 def _sender_state(batch: list[Claimed], now: dt.datetime) -> SenderState:
     """Re-check at send time what may have changed since the message was queued: one statement."""
-    contact_ids = [c.contact_id for c in batch if c.contact_id is not None]
-    state = {
-        row["id"]: row
-        for row in Contact.objects.filter(id__in=contact_ids).values(
-            "id",
-            "is_opted_out",
-            "campaign__is_archived",
-            "campaign__organization__send_rate_per_second",
-            "campaign__organization__twilio_account_sid",
-            "campaign__organization__twilio_auth_token",
-        )
-    }
+    state = sender_rows([c.contact_id for c in batch if c.contact_id is not None])
     reasons: dict[int, str] = {}
     credentials: dict[int, tuple[str, str]] = {}
     rates: set[int] = set()
     for claimed in batch:
         contact = state.get(claimed.contact_id) if claimed.contact_id is not None else None
         if contact is not None:
-            if contact["campaign__organization__send_rate_per_second"]:
-                rates.add(contact["campaign__organization__send_rate_per_second"])
-            sid, token = (
-                contact["campaign__organization__twilio_account_sid"],
-                contact["campaign__organization__twilio_auth_token"],
-            )
+            if contact.send_rate_per_second:
+                rates.add(contact.send_rate_per_second)
+            sid, token = contact.twilio_account_sid, contact.twilio_auth_token
             if sid and token:
                 credentials[claimed.id] = (sid, token)
-        if contact is not None and contact["is_opted_out"] and not claimed.is_opt_out_notice:
+        if contact is not None and contact.is_opted_out and not claimed.is_opt_out_notice:
             reasons[claimed.id] = "The contact opted out after this message was queued."
-        elif contact is not None and contact["campaign__is_archived"]:
+        elif contact is not None and contact.campaign_is_archived:
             reasons[claimed.id] = "The campaign was archived before this message was sent."
         elif claimed.send_before is not None and claimed.send_before <= now:
             reasons[claimed.id] = "Texting hours ended before this message could be sent."

@@ -6,6 +6,7 @@ import datetime as dt
 import functools
 import logging
 import math
+import os
 
 import requests
 from django.conf import settings
@@ -25,6 +26,7 @@ from texting.providers.base import (
     StatusReport,
 )
 
+TWILIO_API = "https://api.twilio.com"
 # Twilio accepts a validity period between 1 second and 4 hours (14,400 s).
 MAX_VALIDITY_SECONDS = 14_400
 
@@ -58,6 +60,14 @@ class TwilioProvider:
             adapter = HTTPAdapter(pool_connections=2, pool_maxsize=max(concurrency, 1))
             http_client.session.mount("https://", adapter)
             http_client.session.mount("http://", adapter)
+            # requests reads the proxy and CA-bundle variables from the environment on every request
+            # (a tenth of a worker's CPU in the benchmark's profile): read them once, here.
+            # (None when NO_PROXY covers the API's host; the "no" entry is requests' own bookkeeping.)
+            proxies = requests.utils.get_environ_proxies(api_base_url or TWILIO_API)
+            http_client.proxy = {scheme: url for scheme, url in proxies.items() if scheme != "no"} or None
+            if ca_bundle := os.environ.get("REQUESTS_CA_BUNDLE") or os.environ.get("CURL_CA_BUNDLE"):
+                http_client.session.verify = ca_bundle
+            http_client.session.trust_env = False
         self.client = Client(account_sid, auth_token, http_client=http_client)
         self.from_number = from_number
         if api_base_url:

@@ -197,3 +197,17 @@ def test_one_provider_per_process_and_credentials(settings: Any) -> None:
     assert TwilioProvider.from_settings(account_sid="AC" + "1" * 32, auth_token="theirs") is organization_account
     settings.TWILIO_API_BASE_URL = "http://127.0.0.1:10"  # changed settings: a new client
     assert TwilioProvider.from_settings() is not server_account
+
+
+def test_proxy_and_ca_bundle_come_from_the_environment_once(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("HTTPS_PROXY", "http://proxy.internal:3128")
+    monkeypatch.setenv("NO_PROXY", "127.0.0.1")
+    monkeypatch.setenv("REQUESTS_CA_BUNDLE", "/etc/ssl/certs/ca-certificates.crt")
+    to_twilio = TwilioProvider(account_sid=ACCOUNT, auth_token="token")
+    client = to_twilio.client.http_client
+    assert client.proxy == {"https": "http://proxy.internal:3128"}  # type: ignore[attr-defined]
+    assert client.session.verify == "/etc/ssl/certs/ca-certificates.crt"  # type: ignore[attr-defined]
+    assert client.session.trust_env is False  # type: ignore[attr-defined]  # not read again per request
+    # The local simulator is in NO_PROXY: no proxy for it.
+    local = TwilioProvider(account_sid=ACCOUNT, auth_token="token", api_base_url="http://127.0.0.1:9")
+    assert local.client.http_client.proxy is None  # type: ignore[attr-defined]
