@@ -168,7 +168,10 @@ RQ = {"COMMIT_MODE": "auto", "WORKER_CLASS": "texting.worker.SpokeWorker"}
 if REDIS_URL:
     CHANNEL_LAYERS = {
         "default": {
-            "BACKEND": "channels_redis.core.RedisChannelLayer",
+            # Redis pub/sub: a live event is one PUBLISH, where the list-based layer spent four round
+            # trips per group send (expire, members, expire, Lua); events are not kept for a socket
+            # that is not listening, and Spoke's pages re-read what they show when they reconnect.
+            "BACKEND": "channels_redis.pubsub.RedisPubSubChannelLayer",
             "CONFIG": {"hosts": [REDIS_URL], "prefix": env_str("CHANNELS_PREFIX", "spoke")},
         }
     }

@@ -92,7 +92,7 @@ def live_url(django_db_setup: None, django_db_blocker: Any) -> Iterator[str]:
 # suite's own settings: REDIS_URL's server (or the local one), under a prefix of this run's own.
 REDIS_CHANNEL_LAYERS = {
     "default": {
-        "BACKEND": "channels_redis.core.RedisChannelLayer",
+        "BACKEND": "channels_redis.pubsub.RedisPubSubChannelLayer",
         "CONFIG": {
             "hosts": [os.environ.get("REDIS_URL") or "redis://127.0.0.1:6379/0"],
             "prefix": f"spoke-e2e-{os.getpid()}",

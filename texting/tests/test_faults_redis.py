@@ -92,7 +92,7 @@ def private_redis(settings: SettingsWrapper) -> Iterator[PrivateRedis]:
         }
     }
     settings.CHANNEL_LAYERS = {
-        "default": {"BACKEND": "channels_redis.core.RedisChannelLayer", "CONFIG": {"hosts": [redis.url]}}
+        "default": {"BACKEND": "channels_redis.pubsub.RedisPubSubChannelLayer", "CONFIG": {"hosts": [redis.url]}}
     }
     # Sessions cached in Redis with the database behind them (the stricter case: with database
     # sessions a request does not touch Redis at all): a lost Redis reads as a cache miss.
