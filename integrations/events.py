@@ -2,7 +2,8 @@
 
 Services call `event_emit(...)` once per event. Which events each organization's active
 endpoints want is kept in Django's cache (Redis in production, so every process sees the same),
-filled on a miss and dropped whenever an endpoint is saved or deleted. With no endpoint
+filled on a miss and dropped whenever an endpoint is saved or deleted, and each process keeps its
+copy for a second (LOCAL_SECONDS). With no endpoint
 subscribed to an event anywhere, emitting it is one cache read and no database statement: the
 hot paths (delivery reports, inbound replies) stay within their query budgets.
 
@@ -12,6 +13,7 @@ the organization wants the event, so a caller need not load anything for nobody.
 
 from __future__ import annotations
 
+import time
 from collections.abc import Callable, Mapping
 from typing import Any
 
@@ -27,8 +29,18 @@ from core.jobs import enqueue
 SUBSCRIPTIONS_KEY = "integrations:subscriptions"
 
 
+# Each process keeps what it read for this long: a delivery report or a reply then reads nothing
+# at all. A change made in this process applies at once; made in another, within this delay.
+LOCAL_SECONDS = 1.0
+_local: tuple[float, dict[int, frozenset[str]]] | None = None
+
+
 def subscriptions() -> dict[int, frozenset[str]]:
     """Every organization's subscribed events (cached; one statement to rebuild)."""
+    global _local
+    now = time.monotonic()
+    if _local is not None and now - _local[0] < LOCAL_SECONDS:
+        return _local[1]
     cached = cache.get(SUBSCRIPTIONS_KEY)
     if cached is None:
         from integrations.models import WebhookEndpoint
@@ -40,6 +52,7 @@ def subscriptions() -> dict[int, frozenset[str]]:
             built.setdefault(organization_id, set()).update(e for e in events or [] if isinstance(e, str))
         cached = {org_id: frozenset(events) for org_id, events in built.items() if events}
         cache.set(SUBSCRIPTIONS_KEY, cached, timeout=None)
+    _local = (now, cached)
     return cached  # type: ignore[no-any-return]
 
 
@@ -56,7 +69,9 @@ def subscriptions_changed(*, organization_id: int | None = None) -> None:
     again on commit, so a request that refilled the cache from the old rows meanwhile is undone."""
 
     def forget() -> None:
+        global _local
         cache.delete(SUBSCRIPTIONS_KEY)
+        _local = None
 
     forget()
     transaction.on_commit(forget)
@@ -64,7 +79,9 @@ def subscriptions_changed(*, organization_id: int | None = None) -> None:
 
 def subscriptions_assume_none() -> None:
     """Record that no endpoint exists anywhere (an empty database: tests, a fresh install)."""
+    global _local
     cache.set(SUBSCRIPTIONS_KEY, {}, timeout=None)
+    _local = None
 
 
 def event_wanted_anywhere(event: str) -> bool:

@@ -151,3 +151,28 @@ def test_message_refused_at_send_time_is_reported_failed(endpoint: Any, receiver
     assert receiver.events == ["message.failed"]
     assert receiver.received[0]["data"]["message_id"] == message.pk
     assert receiver.received[0]["data"]["error_code"] == 21211
+
+
+def test_each_process_keeps_the_subscriptions_a_second_and_its_own_changes_apply_at_once(
+    organization: Organization, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import time
+
+    from django.core.cache import cache
+
+    from integrations import events
+
+    monkeypatch.setattr(events, "LOCAL_SECONDS", 0.3)
+    assert subscriptions() == {}
+    # Another process adds an endpoint: it drops the shared copy; this process keeps its own a while.
+    cache.set(events.SUBSCRIPTIONS_KEY, {organization.pk: frozenset({Event.OPTOUT_CREATED})}, timeout=None)
+    assert subscriptions() == {}
+    time.sleep(0.35)
+    assert subscriptions() == {organization.pk: frozenset({Event.OPTOUT_CREATED})}
+    # A change made here applies here at once.
+    endpoint_create(
+        organization=organization,
+        url="https://hooks.example.com/spoke",
+        events=[Event.MESSAGE_DELIVERED],
+    )
+    assert subscriptions() == {organization.pk: frozenset({Event.MESSAGE_DELIVERED})}
