@@ -20,6 +20,8 @@ ways, each measured by the benchmark (`manage.py bench`, docs/benchmarks.md):
   disconnect that a synchronous view cannot act on. Here the request crosses once: the signal,
   building the request, the middleware and view, and closing the response all run in one
   call on the thread; the event loop only reads the body and writes the response.
+- Provider webhooks (two or three per message sent) run through a short chain of their own
+  (LEAN_MIDDLEWARE): they use no session, cookie, CSRF token or page header.
 
 The event loop still reads and writes every socket concurrently (websockets are Channels',
 not this handler's); only the Django work of requests in one process queues, one at a time.
@@ -43,8 +45,10 @@ from django.core import signals
 from django.core.exceptions import RequestAborted
 from django.core.handlers.asgi import ASGIHandler, get_script_prefix
 from django.core.handlers.base import BaseHandler
+from django.core.handlers.exception import convert_exception_to_response
 from django.http import FileResponse, HttpResponseBase, StreamingHttpResponse
 from django.urls import set_script_prefix
+from django.utils.module_loading import import_string
 
 T = TypeVar("T")
 
@@ -70,10 +74,33 @@ async def in_django_thread(func: Callable[..., T], *args: Any) -> T:
     return await loop.run_in_executor(SyncToAsync.single_thread_executor, run)
 
 
+# The provider's webhooks (status reports, replies: two or three requests per message) go through
+# a chain of their own: the request id, access log and latency (ops.middleware), not sessions,
+# CSRF (they are exempt), authentication, messages or page headers, which they never use. They
+# authenticate by Twilio's signature over PUBLIC_BASE_URL, not by Host or cookies.
+LEAN_PATH_PREFIX = "/webhooks/"
+LEAN_MIDDLEWARE = ("ops.middleware.OpsMiddleware",)
+
+
+class LeanHandler(BaseHandler):
+    """Django's request handling with LEAN_MIDDLEWARE instead of settings.MIDDLEWARE."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self._view_middleware: list[Any] = []
+        self._template_response_middleware: list[Any] = []
+        self._exception_middleware: list[Any] = []
+        chain: Any = convert_exception_to_response(self._get_response)  # type: ignore[attr-defined]
+        for path in reversed(LEAN_MIDDLEWARE):
+            chain = convert_exception_to_response(import_string(path)(chain))
+        self._middleware_chain = chain
+
+
 class OneThreadASGIHandler(ASGIHandler):
     def __init__(self) -> None:
         BaseHandler.__init__(self)
         self.load_middleware(is_async=False)
+        self.lean = LeanHandler()
 
     async def __call__(self, scope: dict[str, Any], receive: Any, send: Any) -> None:
         if scope["type"] != "http":
@@ -103,7 +130,8 @@ class OneThreadASGIHandler(ASGIHandler):
         signals.request_started.send(sender=self.__class__, scope=scope)
         request, response = self.create_request(scope, body_file)
         if request is not None:
-            response = self.get_response(request)
+            handler = self.lean if request.path_info.startswith(LEAN_PATH_PREFIX) else self
+            response = handler.get_response(request)
             response._handler_class = self.__class__  # type: ignore[attr-defined]
             if isinstance(response, FileResponse):
                 response.block_size = self.chunk_size

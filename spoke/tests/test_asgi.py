@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import asyncio
 import threading
+import urllib.parse
 from collections.abc import Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
 from typing import Any
@@ -31,6 +32,15 @@ class CountingExecutor(ThreadPoolExecutor):
     def submit(self, fn: Any, /, *args: Any, **kwargs: Any) -> Future[Any]:
         self.handed += 1
         return self.wrapped.submit(fn, *args, **kwargs)
+
+
+@pytest.fixture(autouse=True)
+def persistent_connections(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Connections kept between requests, as production's DATABASE_CONN_MAX_AGE (SQLite's default closes them)."""
+    from django.db import connections
+
+    for alias in connections:
+        monkeypatch.setitem(connections[alias].settings_dict, "CONN_MAX_AGE", 600)
 
 
 @pytest.fixture
@@ -155,3 +165,73 @@ def test_a_long_stream_is_read_a_few_chunks_at_a_time_not_whole_before_sending()
     assert status == 200 and body.count(b"row ") == 100
     assert produced_at_each_send[0] == STREAM_CHUNKS_PER_HOP  # not all 100 first
     assert max(produced_at_each_send) == 100
+
+
+@pytest.mark.urls("spoke.urls")
+def test_provider_webhooks_run_through_their_own_short_chain(settings: Any) -> None:
+    """A status report through the ASGI app: answered by the view, with the request id (and the
+    access log and latency), without the page middleware (no CSP or frame headers); a page still
+    gets them."""
+    from twilio.request_validator import RequestValidator
+
+    settings.TWILIO_ACCOUNT_SID, settings.TWILIO_AUTH_TOKEN = "AC" + "0" * 32, "webhook-secret"
+    settings.PUBLIC_BASE_URL = "https://spoke.example.org"
+    params = {"MessageSid": "SMnobody", "MessageStatus": "delivered", "AccountSid": settings.TWILIO_ACCOUNT_SID}
+    signature = RequestValidator("webhook-secret").compute_signature(
+        "https://spoke.example.org/webhooks/twilio/status", params
+    )
+    body = urllib.parse.urlencode(params).encode()
+    headers = [
+        (b"content-type", b"application/x-www-form-urlencoded"),
+        (b"x-twilio-signature", signature.encode()),
+    ]
+
+    status, answer_headers, _ = asyncio.run(_call("POST", "/webhooks/twilio/status", headers, body))
+    forged, _, _ = asyncio.run(_call("POST", "/webhooks/twilio/status", headers[:1], body))
+    page, page_headers, _ = asyncio.run(_call("GET", "/accounts/login/", [], b""))
+
+    assert (status, forged, page) == (204, 403, 200)  # the signature is still checked
+    assert "x-request-id" in answer_headers
+    assert "content-security-policy" not in answer_headers and "x-frame-options" not in answer_headers
+    assert "content-security-policy" in page_headers and "x-frame-options" in page_headers
+
+
+async def _call(
+    method: str, path: str, headers: list[tuple[bytes, bytes]], body: bytes
+) -> tuple[int, dict[str, str], bytes]:
+    scope = {
+        "type": "http",
+        "asgi": {"version": "3.0"},
+        "http_version": "1.1",
+        "method": method,
+        "scheme": "http",
+        "path": path,
+        "raw_path": path.encode(),
+        "query_string": b"",
+        "root_path": "",
+        "headers": [(b"host", b"testserver"), (b"content-length", str(len(body)).encode()), *headers],
+        "client": ("127.0.0.1", 5000),
+        "server": ("testserver", 80),
+    }
+    received = False
+
+    async def receive() -> dict[str, Any]:
+        nonlocal received
+        if not received:
+            received = True
+            return {"type": "http.request", "body": body, "more_body": False}
+        await asyncio.Event().wait()
+        raise AssertionError
+
+    start: dict[str, Any] = {}
+    chunks: list[bytes] = []
+
+    async def send(message: dict[str, Any]) -> None:
+        if message["type"] == "http.response.start":
+            start.update(message)
+        else:
+            chunks.append(message.get("body", b""))
+
+    await application(scope, receive, send)
+    headers_out = {k.decode().lower(): v.decode() for k, v in start["headers"]}
+    return start["status"], headers_out, b"".join(chunks)
