@@ -47,8 +47,15 @@ class MessageQuerySet(models.QuerySet["Message"]):
 class Message(models.Model):
     # Null only for inbound messages that matched no contact: they are kept, never dropped.
     organization = models.ForeignKey(Organization, on_delete=models.CASCADE, null=True, blank=True)
-    campaign = models.ForeignKey(Campaign, on_delete=models.CASCADE, null=True, blank=True, related_name="messages")
-    contact = models.ForeignKey(Contact, on_delete=models.CASCADE, null=True, blank=True, related_name="messages")
+    # No index of their own: message_campaign_stats and message_thread start with them. Every index
+    # is written again by each send, worker result and delivery report (a message row is updated
+    # twice after its insert, never as a HOT update since its status is indexed).
+    campaign = models.ForeignKey(
+        Campaign, on_delete=models.CASCADE, null=True, blank=True, related_name="messages", db_index=False
+    )
+    contact = models.ForeignKey(
+        Contact, on_delete=models.CASCADE, null=True, blank=True, related_name="messages", db_index=False
+    )
     texter = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True)
     direction = models.CharField(max_length=3, choices=Direction.choices)
     body = models.TextField()

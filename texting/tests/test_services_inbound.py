@@ -1,8 +1,11 @@
 from __future__ import annotations
 
+import asyncio
+
 import pytest
-from asgiref.sync import async_to_sync
+from channels.db import database_sync_to_async
 from channels.layers import get_channel_layer
+from django.db import connections
 
 from accounts.models import User
 from campaigns.models import Contact, ContactStatus, OptOut, OptOutEvent
@@ -100,21 +103,24 @@ def test_reply_from_opted_out_contact_is_stored_but_stays_closed(messaged: Conta
     assert Message.objects.filter(contact=messaged, direction=Direction.INBOUND).count() == 1
 
 
-def test_reply_is_pushed_to_the_assigned_texter_after_commit(
-    messaged: Contact, django_capture_on_commit_callbacks
-) -> None:
+@pytest.mark.asyncio
+@pytest.mark.django_db(transaction=True)
+async def test_reply_is_pushed_to_the_assigned_texter_after_commit(messaged: Contact) -> None:
+    # On one event loop, as in a server: the channel layer's channels belong to the loop that made them.
+    group = await database_sync_to_async(lambda: f"texter.{messaged.assignment.texter_id}")()
     layer = get_channel_layer()
-    channel = async_to_sync(layer.new_channel)()
-    async_to_sync(layer.group_add)(f"texter.{messaged.assignment.texter_id}", channel)
-    with django_capture_on_commit_callbacks(execute=True):
-        message = message_receive(inbound=_reply(messaged))
-    event = async_to_sync(layer.receive)(channel)
+    channel = await layer.new_channel()
+    await layer.group_add(group, channel)
+    message = await database_sync_to_async(message_receive)(inbound=_reply(messaged))
+    event = await asyncio.wait_for(layer.receive(channel), timeout=5)
     assert event["event"] == "reply_received"
     assert event["payload"] == {
         "contact_id": messaged.pk,
         "campaign_id": messaged.campaign_id,
         "message_id": message.pk if message else None,
     }
+    await layer.group_discard(group, channel)
+    await database_sync_to_async(connections.close_all)()  # the database thread lets go of the test database
 
 
 @pytest.mark.parametrize("body", ["Stop.", "STOP!", "  stop  ", "Stop texting me", "REMOVE ME", "remove  me"])
