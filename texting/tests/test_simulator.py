@@ -2,16 +2,20 @@
 
 from __future__ import annotations
 
+import base64
 import json
+import socket
 import subprocess
 import sys
 import threading
+import time
 import urllib.parse
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
+from typing import Any
 
 import pytest
 import urllib3
@@ -31,6 +35,7 @@ class Receiver:
 
     url: str = ""
     posts: list[tuple[str, dict[str, str], bool]] = field(default_factory=list)
+    connections: int = 0
     arrived: threading.Condition = field(default_factory=threading.Condition)
 
     def wait_for(self, count: int, timeout: float = 10) -> list[tuple[str, dict[str, str], bool]]:
@@ -39,11 +44,15 @@ class Receiver:
             return list(self.posts)
 
 
-@pytest.fixture
-def receiver() -> Iterator[Receiver]:
+def _serve_receiver(protocol_version: str = "HTTP/1.0") -> tuple[Receiver, ThreadingHTTPServer]:
     state = Receiver()
 
     class Handler(BaseHTTPRequestHandler):
+        def setup(self) -> None:
+            super().setup()
+            with state.arrived:
+                state.connections += 1
+
         def do_POST(self) -> None:
             length = int(self.headers.get("Content-Length", "0"))
             params = dict(urllib.parse.parse_qsl(self.rfile.read(length).decode(), keep_blank_values=True))
@@ -60,9 +69,26 @@ def receiver() -> Iterator[Receiver]:
         def log_message(self, *args: object) -> None:
             pass
 
+    Handler.protocol_version = protocol_version
     server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
     state.url = f"http://127.0.0.1:{server.server_address[1]}"
     threading.Thread(target=server.serve_forever, daemon=True).start()
+    return state, server
+
+
+@pytest.fixture
+def receiver() -> Iterator[Receiver]:
+    """Answers each callback on a connection of its own (HTTP/1.0, as BaseHTTPRequestHandler does)."""
+    state, server = _serve_receiver()
+    yield state
+    server.shutdown()
+    server.server_close()
+
+
+@pytest.fixture
+def keep_alive_receiver() -> Iterator[Receiver]:
+    """Keeps connections open between callbacks (HTTP/1.1, like uvicorn)."""
+    state, server = _serve_receiver("HTTP/1.1")
     yield state
     server.shutdown()
     server.server_close()
@@ -279,3 +305,160 @@ def test_the_command_refuses_bad_options_clearly() -> None:
     )
     assert result.returncode != 0
     assert "--fail takes CODE:SHARE" in result.stderr
+
+
+# --- behaviour the event-loop server and callback client keep (the simulator is cheap in CPU per message)
+
+
+def _stats_when(simulator: TwilioSimulator, condition: Callable[[dict[str, Any]], bool]) -> dict[str, Any]:
+    deadline = time.monotonic() + 10
+    while not condition(stats := simulator.stats.snapshot()):
+        assert time.monotonic() < deadline, stats
+        time.sleep(0.01)
+    return stats
+
+
+def test_callbacks_keep_each_messages_order_over_kept_alive_connections(keep_alive_receiver: Receiver) -> None:
+    simulator = _simulator()
+    try:
+        provider = _provider(simulator)
+        with ThreadPoolExecutor(max_workers=4) as pool:
+            sids = list(
+                pool.map(
+                    lambda i: (
+                        provider.send(
+                            OutboundSMS(
+                                to=f"+1312555{i:04d}",
+                                body="Hi",
+                                from_number="+15005550006",
+                                status_callback=f"{keep_alive_receiver.url}/status?m={i}",
+                            )
+                        ).sid
+                    ),
+                    range(40),
+                )
+            )
+        posts = keep_alive_receiver.wait_for(80)
+        statuses: dict[str, list[tuple[str, str]]] = {}
+        for path, params, valid in posts:
+            assert valid, params
+            statuses.setdefault(params["MessageSid"], []).append((path, params["MessageStatus"]))
+        assert statuses == {
+            sid: [(f"/status?m={i}", "sent"), (f"/status?m={i}", "delivered")] for i, sid in enumerate(sids)
+        }
+        # At most one connection per callback worker, not one per callback.
+        assert keep_alive_receiver.connections <= simulator.config.callback_workers
+        stats = _stats_when(simulator, lambda stats: stats["callbacks_sent"] == 80)
+        assert stats["callbacks_failed"] == 0 and stats["delivered"] == 40
+    finally:
+        simulator.stop()
+
+
+def test_callbacks_nobody_answers_are_counted_failed_and_non_loopback_ones_never_made() -> None:
+    with socket.socket() as unused:
+        unused.bind(("127.0.0.1", 0))
+        nobody = f"http://127.0.0.1:{unused.getsockname()[1]}/status"
+    simulator = _simulator()
+    try:
+        provider = _provider(simulator)
+        provider.send(OutboundSMS(to="+12025550100", body="Hi", from_number="+1", status_callback=nobody))
+        stats = _stats_when(simulator, lambda stats: stats["callbacks_failed"] == 2)
+        assert stats["callbacks_sent"] == 0 and stats["delivered"] == 1
+        provider.send(
+            OutboundSMS(to="+12025550101", body="Hi", from_number="+1", status_callback="https://example.org/s")
+        )
+        simulator.stop()  # makes every queued callback first
+        stats = simulator.stats.snapshot()
+        assert (stats["accepted"], stats["callbacks_sent"], stats["callbacks_failed"]) == (2, 0, 2)
+    finally:
+        simulator.stop()
+
+
+def test_stop_makes_the_queued_callbacks_first(receiver: Receiver) -> None:
+    simulator = _simulator(callback_delay_ms=100)
+    try:
+        for i in range(3):
+            _provider(simulator).send(
+                OutboundSMS(to=f"+1202555010{i}", body="Hi", from_number="+1", status_callback=f"{receiver.url}/s")
+            )
+    finally:
+        simulator.stop()
+    assert len(receiver.posts) == 6
+    assert simulator.stats.snapshot()["callbacks_sent"] == 6
+
+
+def test_latency_delays_each_answer_but_not_the_other_connections() -> None:
+    simulator = _simulator(latency_ms=300)
+    try:
+        provider = _provider(simulator)
+        started = time.monotonic()
+        with ThreadPoolExecutor(max_workers=6) as pool:
+            list(
+                pool.map(
+                    lambda i: provider.send(OutboundSMS(to=f"+1312555{i:04d}", body="Hi", from_number="+1")),
+                    range(6),
+                )
+            )
+        elapsed = time.monotonic() - started
+        assert 0.3 <= elapsed < 1.5, elapsed  # one after the other would take 1.8 s
+        assert simulator.stats.snapshot()["accepted"] == 6
+    finally:
+        simulator.stop()
+
+
+def _exchange(url: str, data: bytes, responses: int) -> list[tuple[int, dict[str, str], bytes]]:
+    """Raw HTTP/1.1 over one connection: what came back, in order (status, headers, body)."""
+    host, port = urllib.parse.urlsplit(url).hostname, urllib.parse.urlsplit(url).port
+    with socket.create_connection((host, port), timeout=5) as connection:
+        connection.sendall(data)
+        received, answers = b"", []
+        while len(answers) < responses:
+            chunk = connection.recv(65536)
+            if not chunk:
+                break
+            received += chunk
+            while b"\r\n\r\n" in received:
+                head, rest = received.split(b"\r\n\r\n", 1)
+                lines = head.decode("latin-1").split("\r\n")
+                headers = {k.lower(): v.strip() for k, _, v in (line.partition(":") for line in lines[1:])}
+                length = int(headers.get("content-length", "0"))
+                if len(rest) < length:
+                    break
+                answers.append((int(lines[0].split()[1]), headers, rest[:length]))
+                received = rest[length:]
+        if answers and answers[-1][1].get("connection") == "close":
+            assert connection.recv(1) == b"", "the server should close after Connection: close"
+    return answers
+
+
+@pytest.mark.parametrize("latency_ms", [0, 50])
+def test_pipelined_requests_are_answered_in_order(latency_ms: int) -> None:
+    simulator = _simulator(latency_ms=latency_ms)
+    try:
+        auth = base64.b64encode(f"{ACCOUNT_SID}:{AUTH_TOKEN}".encode()).decode()
+        form = b"To=%2B12025550100&Body=Hi&From=%2B15005550006"
+        create = (
+            f"POST /2010-04-01/Accounts/{ACCOUNT_SID}/Messages.json HTTP/1.1\r\nHost: x\r\n"
+            f"Authorization: Basic {auth}\r\nContent-Type: application/x-www-form-urlencoded\r\n"
+            f"Content-Length: {len(form)}\r\n\r\n"
+        ).encode() + form
+        answers = _exchange(
+            simulator.url,
+            create
+            + b"GET /stats HTTP/1.1\r\nHost: x\r\n\r\n"
+            + b"GET /nothing HTTP/1.1\r\nHost: x\r\n\r\n"
+            + b"POST /stats/reset HTTP/1.1\r\nHost: x\r\nContent-Length: 0\r\n\r\n"
+            + b"PUT /stats HTTP/1.1\r\nHost: x\r\nContent-Length: 0\r\n\r\n"  # unsupported: answered, then closed
+            + b"GET /stats HTTP/1.1\r\nHost: x\r\n\r\n",
+            responses=6,
+        )
+        assert [status for status, _headers, _body in answers] == [201, 200, 404, 200, 501]
+        created, stats, missing = (json.loads(body) for _status, _headers, body in answers[:3])
+        assert created["sid"].startswith("SM") and created["status"] == "queued" and created["to"] == "+12025550100"
+        assert stats["accepted"] == 1 and stats["per_to"] == {"+12025550100": 1}
+        assert missing["code"] == 20404
+        assert all(headers["content-type"] == "application/json" for _status, headers, _body in answers[:4])
+        assert answers[0][1]["server"].startswith("SpokeTwilioSimulator/1.0") and answers[0][1]["date"]
+        assert json.loads(answers[3][2]) == {"ok": True} and simulator.stats.snapshot()["accepted"] == 0
+    finally:
+        simulator.stop()
