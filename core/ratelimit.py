@@ -1,9 +1,10 @@
 """Token buckets: at most `rate` events per second per key, shared by every process through Redis.
 
-`reserve()` takes one token and answers how long the caller must wait before using it; tokens may
-go negative, which queues callers fairly behind each other instead of making them poll. With
-REDIS_URL set the bucket lives in Redis (one round trip, a Lua script, so several workers on
-several machines share one limit); without it (the embedded default) it lives in this process.
+`reserve()` takes tokens (one, or a whole batch's in one call) and answers how long the caller must
+wait before using each; tokens may go negative, which queues callers fairly behind each other
+instead of making them poll. With REDIS_URL set the bucket lives in Redis (one round trip, a Lua
+script, so several workers on several machines share one limit); without it (the embedded
+default) it lives in this process.
 """
 
 from __future__ import annotations
@@ -19,24 +20,31 @@ from django.conf import settings
 RESERVE_SCRIPT = """
 local rate = tonumber(ARGV[1])
 local burst = tonumber(ARGV[2])
+local count = tonumber(ARGV[3] or '1')
 local t = redis.call('TIME')
 local now = tonumber(t[1]) + tonumber(t[2]) / 1000000
 local state = redis.call('HMGET', KEYS[1], 'tokens', 'ts')
 local tokens = tonumber(state[1])
 local ts = tonumber(state[2])
 if tokens == nil then tokens = burst; ts = now end
-tokens = math.min(burst, tokens + (now - ts) * rate) - 1
+tokens = math.min(burst, tokens + (now - ts) * rate)
+local before = tokens
+tokens = tokens - count
 redis.call('HSET', KEYS[1], 'tokens', tostring(tokens), 'ts', tostring(now))
 redis.call('PEXPIRE', KEYS[1], math.ceil((burst - tokens) / rate * 1000) + 1000)
-if tokens >= 0 then return '0' end
-return tostring(-tokens / rate)
+return tostring(before)
 """
 
 
 class Bucket(Protocol):
-    def reserve(self, key: str, *, rate: float, burst: float) -> float:
-        """Take a token; return the seconds to wait before acting on it."""
+    def reserve(self, key: str, *, rate: float, burst: float, count: int = 1) -> list[float]:
+        """Take `count` tokens; return, for each, the seconds to wait before acting on it."""
         ...
+
+
+def _waits(before: float, count: int, rate: float) -> list[float]:
+    """With `before` tokens in the bucket, the wait for each of the next `count` tokens."""
+    return [max(0.0, (i + 1 - before) / rate) for i in range(count)]
 
 
 class LocalBucket:
@@ -46,13 +54,13 @@ class LocalBucket:
         self._lock = threading.Lock()
         self._state: dict[str, tuple[float, float]] = {}
 
-    def reserve(self, key: str, *, rate: float, burst: float) -> float:
+    def reserve(self, key: str, *, rate: float, burst: float, count: int = 1) -> list[float]:
         with self._lock:
             now = time.monotonic()
             tokens, ts = self._state.get(key, (burst, now))
-            tokens = min(burst, tokens + (now - ts) * rate) - 1
-            self._state[key] = (tokens, now)
-        return 0.0 if tokens >= 0 else -tokens / rate
+            before = min(burst, tokens + (now - ts) * rate)
+            self._state[key] = (before - count, now)
+        return _waits(before, count, rate)
 
 
 class RedisBucket:
@@ -62,8 +70,9 @@ class RedisBucket:
         self._redis = Redis.from_url(url)
         self._script = self._redis.register_script(RESERVE_SCRIPT)
 
-    def reserve(self, key: str, *, rate: float, burst: float) -> float:
-        return float(self._script(keys=[f"spoke:ratelimit:{key}"], args=[rate, burst]))
+    def reserve(self, key: str, *, rate: float, burst: float, count: int = 1) -> list[float]:
+        before = float(self._script(keys=[f"spoke:ratelimit:{key}"], args=[rate, burst, count]))
+        return _waits(before, count, rate)
 
 
 _local = LocalBucket()
@@ -90,7 +99,15 @@ def acquire(key: str, *, rate: float, burst: float | None = None) -> float:
     """
     if rate <= 0:
         return 0.0
-    wait = bucket().reserve(key, rate=rate, burst=burst if burst is not None else max(rate, 1.0))
+    [wait] = bucket().reserve(key, rate=rate, burst=burst if burst is not None else max(rate, 1.0))
     if wait > 0:
         time.sleep(wait)
     return wait
+
+
+def schedule(key: str, count: int, *, rate: float, burst: float | None = None) -> list[float]:
+    """Take `count` tokens at once (one round trip for a whole batch); return, for each event,
+    the seconds from now before it may happen. The caller waits each out (`time.sleep`)."""
+    if rate <= 0 or count <= 0:
+        return [0.0] * max(count, 0)
+    return bucket().reserve(key, rate=rate, burst=burst if burst is not None else max(rate, 1.0), count=count)

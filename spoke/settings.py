@@ -41,6 +41,16 @@ def env_int(name: str, default: int) -> int:
         raise ImproperlyConfigured(f"{name} must be a whole number, not {value!r}") from exc
 
 
+def env_float(name: str, default: float) -> float:
+    value = os.environ.get(name)
+    if value is None or value == "":
+        return default
+    try:
+        return float(value)
+    except ValueError as exc:
+        raise ImproperlyConfigured(f"{name} must be a number of seconds, not {value!r}") from exc
+
+
 def env_list(name: str, default: str = "") -> list[str]:
     return [item.strip() for item in env_str(name, default).split(",") if item.strip()]
 
@@ -275,6 +285,9 @@ TWILIO_FROM_NUMBER = env_str("TWILIO_FROM_NUMBER")
 SEND_BATCH_SIZE = env_int("SEND_BATCH_SIZE", 100)
 # Sends in flight at once per drain job (threads sharing keep-alive connections).
 SEND_CONCURRENCY = env_int("SEND_CONCURRENCY", 8)
+# A drain job that finds the outbox empty keeps looking this long (a claim every 50 ms) before it
+# ends: while texters send, one job drains for seconds instead of one RQ job per handful of messages.
+SEND_DRAIN_LINGER_SECONDS = env_float("SEND_DRAIN_LINGER_SECONDS", 0.5)
 # Messages per second per messaging service unless the organization sets its own (0: no limit).
 SEND_RATE_PER_SECOND = env_int("SEND_RATE_PER_SECOND", 100)
 # Transient failures (429, 5xx, connection refused) are tried this many times in all, waiting

@@ -41,6 +41,8 @@ logger = logging.getLogger(__name__)
 # A drain hands over to a fresh job after this long, well inside RQ's job timeout (600 s): at a
 # slow organization rate a big outbox takes hours, and a job killed mid-batch strands messages.
 DRAIN_TIME_BUDGET_SECONDS = 240
+# How often a drain that found the outbox empty looks again (settings.SEND_DRAIN_LINGER_SECONDS).
+DRAIN_POLL_SECONDS = 0.05
 # At a slow rate a batch is cut to about this many seconds of sending, so few messages wait in
 # `sending` (where a dying worker would leave them for review).
 BATCH_SECONDS = 10
@@ -224,9 +226,16 @@ def outbox_send_batch(
 
     bucket_key = f"send:{batch[0].messaging_service_sid or batch[0].from_number or 'default'}" if batch else ""
 
+    # The batch's tokens in one round trip; each send then waits out its own slot.
+    paced_from = time.monotonic()
+    slots = ratelimit.schedule(bucket_key, len(to_send), rate=state.rate_per_second)
+    slot_of = {claimed.id: slot for (claimed, _, _), slot in zip(to_send, slots, strict=True)}
+
     def send_one(item: tuple[Claimed, OutboundSMS, Provider]) -> SendResult | ProviderError:
         _claimed, outbound, chosen = item
-        ratelimit.acquire(bucket_key, rate=state.rate_per_second)
+        wait = paced_from + slot_of[_claimed.id] - time.monotonic()
+        if wait > 0:
+            time.sleep(wait)
         try:
             return chosen.send(outbound)
         except ProviderError as exc:
@@ -375,6 +384,7 @@ def outbox_drain(*, messaging_service_sid: str, batch_size: int | None = None) -
     handled = 0
     retry_at: dt.datetime | None = None
     started = time.monotonic()
+    idle_since: float | None = None
     with ThreadPoolExecutor(max_workers=max(settings.SEND_CONCURRENCY, 1), thread_name_prefix="send") as pool:
         while True:
             if maintenance_active():
@@ -386,7 +396,15 @@ def outbox_drain(*, messaging_service_sid: str, batch_size: int | None = None) -
                 break
             batch = outbox_claim(messaging_service_sid=messaging_service_sid, limit=limit)
             if not batch:
-                break
+                # In a worker, look again for a moment before ending the job: sends arrive every few
+                # milliseconds while texters work, and each new RQ job cost more than its handful of
+                # messages. In process (no Redis) the drain ran after one commit: nothing to wait for.
+                idle_since = idle_since or time.monotonic()
+                if settings.JOBS_SYNC or time.monotonic() - idle_since >= settings.SEND_DRAIN_LINGER_SECONDS:
+                    break
+                time.sleep(DRAIN_POLL_SECONDS)
+                continue
+            idle_since = None
             outcome = outbox_send_batch(batch=batch, provider=providers, pool=pool)
             handled += len(batch)
             if outcome.rate_per_second > 0:

@@ -2,6 +2,7 @@ from __future__ import annotations
 
 import datetime as dt
 import threading
+import time as time_module
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
@@ -353,13 +354,31 @@ def test_a_batch_is_sent_concurrently(contact: Contact, campaign: Campaign, sett
 def test_sends_are_paced_by_the_organizations_rate_per_messaging_service(
     contact: Contact, campaign: Campaign, provider: ScriptedProvider, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    calls: list[tuple[str, float]] = []
-    monkeypatch.setattr("core.ratelimit.acquire", lambda key, *, rate, burst=None: calls.append((key, rate)) or 0.0)
+    calls: list[tuple[str, int, float]] = []
+
+    def schedule(key: str, count: int, *, rate: float, burst: float | None = None) -> list[float]:
+        calls.append((key, count, rate))
+        return [0.0] * count
+
+    monkeypatch.setattr("core.ratelimit.schedule", schedule)
     Organization.objects.filter(pk=campaign.organization_id).update(send_rate_per_second=7)
     for i in range(3):
         queued(ContactFactory(campaign=campaign), body=f"m{i}", messaging_service_sid="MGpaced")
     outbox_drain(messaging_service_sid="MGpaced")
-    assert calls == [("send:MGpaced", 7.0)] * 3
+    assert calls == [("send:MGpaced", 3, 7.0)]  # the batch's three tokens in one call
+
+
+def test_each_send_waits_for_its_slot(
+    contact: Contact, campaign: Campaign, provider: ScriptedProvider, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    Organization.objects.filter(pk=campaign.organization_id).update(send_rate_per_second=4)
+    monkeypatch.setattr("core.ratelimit.schedule", lambda key, count, *, rate, burst=None: [0.0, 0.25, 0.5][:count])
+    slept: list[float] = []
+    monkeypatch.setattr("texting.outbox.time.sleep", slept.append)
+    for i in range(3):
+        queued(ContactFactory(campaign=campaign), body=f"m{i}", messaging_service_sid="MGslots")
+    outbox_drain(messaging_service_sid="MGslots")
+    assert len(slept) == 2 and slept[0] == pytest.approx(0.25, abs=0.05) and slept[1] == pytest.approx(0.5, abs=0.05)
 
 
 def test_without_an_organization_rate_the_server_default_applies(
@@ -367,7 +386,12 @@ def test_without_an_organization_rate_the_server_default_applies(
 ) -> None:
     settings.SEND_RATE_PER_SECOND = 42
     calls: list[float] = []
-    monkeypatch.setattr("core.ratelimit.acquire", lambda key, *, rate, burst=None: calls.append(rate) or 0.0)
+
+    def schedule(key: str, count: int, *, rate: float, burst: float | None = None) -> list[float]:
+        calls.append(rate)
+        return [0.0] * count
+
+    monkeypatch.setattr("core.ratelimit.schedule", schedule)
     queued(contact)
     outbox_drain(messaging_service_sid="")
     assert calls == [42.0]
@@ -443,7 +467,7 @@ def test_at_a_slow_rate_batches_shrink_to_a_few_seconds_of_sending(
     monkeypatch: pytest.MonkeyPatch,
     settings: SettingsWrapper,
 ) -> None:
-    monkeypatch.setattr("core.ratelimit.acquire", lambda key, *, rate, burst=None: 0.0)
+    monkeypatch.setattr("core.ratelimit.schedule", lambda key, count, *, rate, burst=None: [0.0] * count)
     claims: list[int] = []
     real_claim = outbox_claim
 
@@ -461,3 +485,35 @@ def test_at_a_slow_rate_batches_shrink_to_a_few_seconds_of_sending(
     # The first batch finds out the rate (1/s); the next ones hold ten seconds' worth.
     assert claims == [25, 10, 5, 0]
     assert len(provider.sent) == 40
+
+
+def test_a_worker_drain_keeps_looking_a_moment_before_its_job_ends(
+    contact: Contact,
+    campaign: Campaign,
+    provider: ScriptedProvider,
+    monkeypatch: pytest.MonkeyPatch,
+    settings: SettingsWrapper,
+) -> None:
+    """In a worker the drain looks again for SEND_DRAIN_LINGER_SECONDS after the outbox emptied, so
+    a send arriving meanwhile goes out in the same job; in process (no Redis) it ends at once."""
+    settings.JOBS_SYNC = False
+    settings.SEND_DRAIN_LINGER_SECONDS = 0.3
+    queued(contact, body="first")
+    later = ContactFactory(campaign=campaign)
+    naps: list[float] = []
+    real_sleep = time_module.sleep
+
+    def nap(seconds: float) -> None:
+        naps.append(seconds)
+        if len(naps) == 2:
+            queued(later, body="arrived while the drain looked again")
+        real_sleep(seconds)
+
+    monkeypatch.setattr("texting.outbox.time.sleep", nap)
+    assert outbox_drain(messaging_service_sid="") == 2
+    assert Message.objects.filter(status=MessageStatus.SENT).count() == 2
+    assert 2 <= len(naps) <= 0.3 / 0.05 * 2 + 2  # looked again every 50 ms, then gave up
+    settings.JOBS_SYNC = True
+    naps.clear()
+    assert outbox_drain(messaging_service_sid="") == 0
+    assert naps == []
