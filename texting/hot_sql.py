@@ -176,6 +176,9 @@ def row_update(
 
 # --- The inbound reply's match -------------------------------------------------------------------
 
+OUTBOUND = str(Direction.OUTBOUND.value)
+assert OUTBOUND.isalpha()
+
 
 @functools.cache
 def _reply_match_statement(vendor: str, alias: str, by: str) -> str:
@@ -195,7 +198,9 @@ def _reply_match_statement(vendor: str, alias: str, by: str) -> str:
         f"a.{quote('texter_id')} FROM {quote(Message._meta.db_table)} m "
         f"LEFT OUTER JOIN {quote(Contact._meta.db_table)} c ON c.{quote('id')} = m.{quote('contact_id')} "
         f"LEFT OUTER JOIN {quote(Assignment._meta.db_table)} a ON a.{quote('id')} = c.{quote('assignment_id')} "
-        f"WHERE m.{quote('direction')} = %s AND m.{quote('to_number')} = %s AND {scope} "
+        # The direction as a literal: a prepared statement's generic plan can use the partial index
+        # `message_outbound_to_service` (WHERE direction = 'out') only for a literal.
+        f"WHERE m.{quote('direction')} = '{OUTBOUND}' AND m.{quote('to_number')} = %s AND {scope} "
         f"ORDER BY m.{quote('id')} DESC LIMIT 1"
     )
 
@@ -212,11 +217,11 @@ def reply_match(*, from_number: str, to_number: str, messaging_service_sid: str)
     """The last message we sent to `from_number` from that messaging service (or, without one, from
     that number), with its contact's texter: one statement, built once per shape."""
     if messaging_service_sid:
-        by, params = "service", [Direction.OUTBOUND.value, from_number, messaging_service_sid]
+        by, params = "service", [from_number, messaging_service_sid]
     elif to_number:
-        by, params = "number", [Direction.OUTBOUND.value, from_number, to_number]
+        by, params = "number", [from_number, to_number]
     else:
-        by, params = "any", [Direction.OUTBOUND.value, from_number]
+        by, params = "any", [from_number]
     with connection.cursor() as cursor:
         execute_hot(cursor, _reply_match_statement(connection.vendor, connection.alias, by), params)
         row = cursor.fetchone()

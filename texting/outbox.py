@@ -81,7 +81,11 @@ def outbox_claim(*, messaging_service_sid: str, limit: int, now: dt.datetime | N
     """
     now = now or timezone.now()
     table = connection.ops.quote_name(Message._meta.db_table)
-    due = "status = %s AND messaging_service_sid = %s AND (next_attempt_at IS NULL OR next_attempt_at <= %s)"
+    # The status is written into the statement, not passed: a prepared statement's generic plan can
+    # use the partial index `message_outbox` (WHERE status = 'queued') only for a literal.
+    queued = str(MessageStatus.QUEUED)
+    assert queued.isalpha()
+    due = f"status = '{queued}' AND messaging_service_sid = %s AND (next_attempt_at IS NULL OR next_attempt_at <= %s)"
     if connection.vendor == "postgresql":
         # A materialized CTE runs the locking SELECT exactly once. Inside `WHERE id IN (SELECT …
         # LIMIT n FOR UPDATE SKIP LOCKED)` the planner may rescan the subquery, and each rescan skips
@@ -104,8 +108,10 @@ def outbox_claim(*, messaging_service_sid: str, limit: int, now: dt.datetime | N
     stamp = Message._meta.get_field("claimed_at").get_db_prep_value(now, connection)
     with transaction.atomic(), connection.cursor() as cursor:
         claim = [MessageStatus.SENDING, stamp]
-        pick = [MessageStatus.QUEUED, messaging_service_sid, stamp, limit]
-        cursor.execute(sql, pick + claim if connection.vendor == "postgresql" else claim + pick)
+        pick = [messaging_service_sid, stamp, limit]
+        # Prepared on PostgreSQL: a worker claims every 50 ms while it waits for sends (and planning
+        # the locking CTE cost more than running it).
+        execute_hot(cursor, sql, pick + claim if connection.vendor == "postgresql" else claim + pick)
         rows = cursor.fetchall()
     return sorted((_claimed(row) for row in rows), key=lambda c: c.id)
 
