@@ -8,10 +8,14 @@ needs nothing but Python.
 from __future__ import annotations
 
 import os
+from collections.abc import Callable
 from pathlib import Path
+from typing import TypeVar
 
 import dj_database_url
 from django.core.exceptions import ImproperlyConfigured
+
+T = TypeVar("T", int, float)
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 
@@ -32,23 +36,21 @@ def env_bool(name: str, default: bool = False) -> bool:
 
 
 def env_int(name: str, default: int) -> int:
-    value = os.environ.get(name)
-    if value is None or value == "":
-        return default
-    try:
-        return int(value)
-    except ValueError as exc:
-        raise ImproperlyConfigured(f"{name} must be a whole number, not {value!r}") from exc
+    return _env_number(name, default, int, "a whole number")
 
 
 def env_float(name: str, default: float) -> float:
+    return _env_number(name, default, float, "a number")
+
+
+def _env_number(name: str, default: T, kind: Callable[[str], T], what: str) -> T:
     value = os.environ.get(name)
     if value is None or value == "":
         return default
     try:
-        return float(value)
+        return kind(value)
     except ValueError as exc:
-        raise ImproperlyConfigured(f"{name} must be a number of seconds, not {value!r}") from exc
+        raise ImproperlyConfigured(f"{name} must be {what}, not {value!r}") from exc
 
 
 def env_list(name: str, default: str = "") -> list[str]:

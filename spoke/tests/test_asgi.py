@@ -69,43 +69,8 @@ def signals_seen() -> Iterator[list[tuple[str, int]]]:
 
 
 async def _request(path: str, on_body: Any = None) -> tuple[int, bytes]:
-    scope = {
-        "type": "http",
-        "asgi": {"version": "3.0"},
-        "http_version": "1.1",
-        "method": "GET",
-        "scheme": "http",
-        "path": path.partition("?")[0],
-        "raw_path": path.partition("?")[0].encode(),
-        "query_string": path.partition("?")[2].encode(),
-        "root_path": "",
-        "headers": [(b"host", b"testserver")],
-        "client": ("127.0.0.1", 5000),
-        "server": ("testserver", 80),
-    }
-    received = False
-
-    async def receive() -> dict[str, Any]:
-        nonlocal received
-        if not received:
-            received = True
-            return {"type": "http.request", "body": b"", "more_body": False}
-        await asyncio.Event().wait()  # the client never disconnects
-        raise AssertionError
-
-    status: list[int] = []
-    body: list[bytes] = []
-
-    async def send(message: dict[str, Any]) -> None:
-        if message["type"] == "http.response.start":
-            status.append(message["status"])
-        elif message["type"] == "http.response.body":
-            body.append(message.get("body", b""))
-            if on_body is not None:
-                on_body()
-
-    await application(scope, receive, send)
-    return status[0], b"".join(body)
+    status, _, body = await _call("GET", path, [], b"", on_body)
+    return status, body
 
 
 def test_a_request_crosses_to_the_django_thread_once_and_keeps_its_connection(
@@ -197,17 +162,18 @@ def test_provider_webhooks_run_through_their_own_short_chain(settings: Any) -> N
 
 
 async def _call(
-    method: str, path: str, headers: list[tuple[bytes, bytes]], body: bytes
+    method: str, path: str, headers: list[tuple[bytes, bytes]], body: bytes, on_body: Any = None
 ) -> tuple[int, dict[str, str], bytes]:
+    """One request through the ASGI app, as a server would pass it; `on_body` runs at each body chunk."""
     scope = {
         "type": "http",
         "asgi": {"version": "3.0"},
         "http_version": "1.1",
         "method": method,
         "scheme": "http",
-        "path": path,
-        "raw_path": path.encode(),
-        "query_string": b"",
+        "path": path.partition("?")[0],
+        "raw_path": path.partition("?")[0].encode(),
+        "query_string": path.partition("?")[2].encode(),
         "root_path": "",
         "headers": [(b"host", b"testserver"), (b"content-length", str(len(body)).encode()), *headers],
         "client": ("127.0.0.1", 5000),
@@ -231,6 +197,8 @@ async def _call(
             start.update(message)
         else:
             chunks.append(message.get("body", b""))
+            if on_body is not None:
+                on_body()
 
     await application(scope, receive, send)
     headers_out = {k.decode().lower(): v.decode() for k, v in start["headers"]}
