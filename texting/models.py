@@ -46,12 +46,22 @@ class MessageQuerySet(models.QuerySet["Message"]):
 
 class Message(models.Model):
     # Null only for inbound messages that matched no contact: they are kept, never dropped.
-    organization = models.ForeignKey(Organization, on_delete=models.CASCADE, null=True, blank=True)
+    # No database-level foreign keys to the organization and the campaign: every message insert
+    # checked them with FOR KEY SHARE on the same two rows, so concurrent sends of one campaign
+    # queued on those row locks (multixacts). Both are copies of the contact's (whose key is
+    # checked, and which the send has locked already); Django still cascades deletes.
+    organization = models.ForeignKey(Organization, on_delete=models.CASCADE, null=True, blank=True, db_constraint=False)
     # No index of their own: message_campaign_stats and message_thread start with them. Every index
     # is written again by each send, worker result and delivery report (a message row is updated
     # twice after its insert, never as a HOT update since its status is indexed).
     campaign = models.ForeignKey(
-        Campaign, on_delete=models.CASCADE, null=True, blank=True, related_name="messages", db_index=False
+        Campaign,
+        on_delete=models.CASCADE,
+        null=True,
+        blank=True,
+        related_name="messages",
+        db_index=False,
+        db_constraint=False,
     )
     contact = models.ForeignKey(
         Contact, on_delete=models.CASCADE, null=True, blank=True, related_name="messages", db_index=False

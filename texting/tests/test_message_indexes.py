@@ -24,3 +24,26 @@ def test_no_index_another_one_already_starts_with() -> None:
     assert ("contact_id", "id") in columns
     assert not [name for name in indexes if name.endswith("_like")]  # no LIKE copy of provider_sid
     assert ("provider_sid",) in columns  # still unique: one reply per MessageSid
+
+
+def test_no_database_foreign_key_to_the_hot_rows_and_deletes_still_cascade() -> None:
+    """Every send inserted a message whose foreign keys PostgreSQL checked with FOR KEY SHARE on
+    the campaign's and the organization's rows, the same two rows for all of a campaign's sends.
+    Those two are copies of the contact's, so they carry no database constraint; Django still
+    deletes a campaign's or an organization's messages with it."""
+    from spoke.testing import MessageFactory
+    from texting.models import Message
+
+    with connection.cursor() as cursor:
+        constraints = connection.introspection.get_constraints(cursor, "texting_message")
+    referenced = {info["foreign_key"][0] for info in constraints.values() if info["foreign_key"]}
+    assert "campaigns_campaign" not in referenced and "accounts_organization" not in referenced
+    assert "campaigns_contact" in referenced  # the contact's key is still checked
+
+    message = MessageFactory.create()
+    assert message.campaign is not None and message.organization is not None
+    kept = MessageFactory.create()
+    message.campaign.delete()
+    assert not Message.objects.filter(pk=message.pk).exists()
+    kept.organization.delete()
+    assert not Message.objects.filter(pk=kept.pk).exists()
