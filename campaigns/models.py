@@ -236,6 +236,8 @@ class Contact(models.Model):
             # to maintain on every imported and every assigned row.
             models.UniqueConstraint(fields=["cell", "campaign"], name="contact_unique_cell_campaign")
         ]
+        # On PostgreSQL this constraint's index and the primary key are filled to 50% (migration
+        # 0005, outside Django's state): assigning a contact adds a second entry beside the first.
         indexes = [
             # Texter queues: "my contacts in this status", oldest change first.
             models.Index(fields=["assignment", "status", "updated_at"], name="contact_assignment_status"),

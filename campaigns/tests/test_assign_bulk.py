@@ -126,3 +126,15 @@ def test_assigning_costs_the_same_statements_for_one_texter_or_twenty_on_postgre
         given = contacts_assign_many(campaign=draft, counts=[(person, 5) for person in people[1:]])
     assert sum(given.values()) == 100
 
+
+@pytest.mark.skipif(connection.vendor != "postgresql", reason="index fill factor: PostgreSQL")
+def test_the_unique_indexes_leave_room_for_the_hand_outs_second_entries() -> None:
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT relname, reloptions FROM pg_class WHERE relname IN (%s, %s) ORDER BY relname",
+            ["campaigns_contact_pkey", "contact_unique_cell_campaign"],
+        )
+        assert cursor.fetchall() == [
+            ("campaigns_contact_pkey", ["fillfactor=50"]),
+            ("contact_unique_cell_campaign", ["fillfactor=50"]),
+        ]
