@@ -36,6 +36,7 @@ from core.live import (
     publish_contacts_reassigned,
     publish_on_commit,
     publish_stats_changed,
+    publish_to_groups_on_commit,
     texter_group,
 )
 from integrations.events import event_emit
@@ -199,9 +200,9 @@ def contacts_assign_many(*, campaign: Campaign, counts: Sequence[tuple[User, int
     texter_of = {assignment_id: texter_id for texter_id, assignment_id in assignments.items()}
     for assignment_id, n in by_assignment.items():
         given[texter_of[assignment_id]] += n
-    for texter_id, n in given.items():
-        if n:
-            publish_on_commit(texter_group(texter_id), "assignments_changed", campaign_id=campaign.pk)
+    publish_to_groups_on_commit(
+        [texter_group(texter_id) for texter_id, n in given.items() if n], "assignments_changed", campaign_id=campaign.pk
+    )
     return given
 
 
