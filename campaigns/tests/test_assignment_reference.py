@@ -58,6 +58,22 @@ def test_deleting_an_assignment_through_django_returns_its_contacts_to_the_pool(
     assert list(Contact.objects.filter(id__in=ids).values_list("assignment_id", flat=True)) == [None, None, None]
 
 
+def test_deleting_a_texter_or_a_campaign_with_handed_out_contacts_goes_through(draft: Campaign) -> None:
+    # The database checks at the end of each statement now, not at commit: Django's deletion order
+    # (contacts set to NULL or deleted before their assignments) must satisfy it as it is.
+    ids = _pool(draft, 6)
+    ada, grace = _texters(2)
+    contacts_assign_many(campaign=draft, counts=[(ada, 3), (grace, 3)])
+
+    ada.delete()
+    assert not Assignment.objects.filter(texter_id=ada.pk).exists()
+    assert Contact.objects.filter(id__in=ids, assignment__isnull=True).count() == 3
+
+    draft.delete()
+    assert not Contact.objects.filter(id__in=ids).exists()
+    assert not Assignment.objects.filter(texter=grace).exists()
+
+
 @postgresql_only
 def test_an_assignment_contacts_point_at_cannot_be_deleted_rekeyed_or_truncated(draft: Campaign, texter: User) -> None:
     assignment = AssignmentFactory.create(campaign=draft, texter=texter)
