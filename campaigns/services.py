@@ -36,6 +36,7 @@ from core.live import (
     publish_contacts_reassigned,
     publish_on_commit,
     publish_stats_changed,
+    publish_to_groups_on_commit,
     texter_group,
 )
 from integrations.events import event_emit
@@ -176,10 +177,10 @@ def contacts_assign_many(*, campaign: Campaign, counts: Sequence[tuple[User, int
     """Give each texter up to their count more of the campaign's unassigned contacts, in id order
     (the first texter the first contacts); returns {texter id: how many they got}.
 
-    Every texter gets an assignment, even with a count of 0. On PostgreSQL the whole hand-out is
-    one statement whatever the number of texters and contacts: the pool is numbered in id order
-    and each contact goes to the texter whose range holds its number. Contacts claimed at the same
-    moment by someone else (a texter asking for more) are skipped, never handed out twice.
+    Every texter gets an assignment, even with a count of 0. All of it lands or none: one
+    transaction, and on PostgreSQL one UPDATE whatever the number of texters and contacts, each
+    contact going to the texter whose range of the pool (in id order) holds it. Contacts claimed at
+    the same moment by someone else (a texter asking for more) are skipped, never handed out twice.
     """
     if any(count < 0 for _, count in counts):
         raise ApplicationError("A texter's count can't be negative.")
@@ -199,9 +200,9 @@ def contacts_assign_many(*, campaign: Campaign, counts: Sequence[tuple[User, int
     texter_of = {assignment_id: texter_id for texter_id, assignment_id in assignments.items()}
     for assignment_id, n in by_assignment.items():
         given[texter_of[assignment_id]] += n
-    for texter_id, n in given.items():
-        if n:
-            publish_on_commit(texter_group(texter_id), "assignments_changed", campaign_id=campaign.pk)
+    publish_to_groups_on_commit(
+        [texter_group(texter_id) for texter_id, n in given.items() if n], "assignments_changed", campaign_id=campaign.pk
+    )
     return given
 
 
@@ -213,46 +214,69 @@ def _assignments_for(*, campaign: Campaign, texter_ids: list[int]) -> dict[int, 
     return dict(Assignment.objects.filter(campaign=campaign, texter_id__in=texter_ids).values_list("texter_id", "id"))
 
 
+# On PostgreSQL a contact's assignment is checked by triggers, not a foreign key (migration 0004):
+# the per-row check is skipped while this setting is on, for a statement that checked its
+# assignments once, set-based, and locked them as the row check would have.
+ASSIGNMENTS_CHECKED_SETTING = "spoke.contact_assignments_checked"
+
+
 def _pool_assign_in_one_statement(
     *, campaign: Campaign, wanted: list[tuple[int, int]], now: dt.datetime
 ) -> dict[int, int]:
-    """One UPDATE: the unassigned pool in id order (the `contact_pool` index), numbered, and each
-    number mapped to its texter's range with `width_bucket` over the ranges' first numbers."""
+    """One UPDATE over the unassigned pool, after one statement that locks the assignments: three
+    statements in all, whatever the number of texters and contacts.
+
+    A pass over the `contact_pool` index numbers the pool in id order, only to find the id where
+    each texter's range starts; the UPDATE then walks the same index and gives each contact to the
+    texter whose range holds its id (`width_bucket`), without joining back to the table. Both run
+    on the statement's one snapshot, so the ranges hold exactly the counts asked for.
+
+    The assignments are checked once instead of once per contact: locked `FOR KEY SHARE` (what a
+    foreign key check takes), none can be deleted before this transaction ends, and all must still
+    be there. The per-row check is off for the UPDATE only.
+    """
     starts, total = [], 1
     for _, count in wanted:
         starts.append(total)
         total += count
+    assignment_ids = [assignment_id for assignment_id, _ in wanted]
     quote = connection.ops.quote_name
-    table = quote(Contact._meta.db_table)
-    # Only our own table name is formatted into the statement; every value is a parameter. The
-    # pool's conditions are written as the `contact_pool` index's, so the planner uses it.
-    sql = f"""
-        WITH pool AS (
+    contacts, assignments = quote(Contact._meta.db_table), quote(Assignment._meta.db_table)
+    # The pool's conditions as the `contact_pool` index's, so the planner uses it.
+    pool = "campaign_id = %s AND assignment_id IS NULL AND NOT is_opted_out AND status = %s"
+    pool_params: list[Any] = [campaign.pk, ContactStatus.NEEDS_MESSAGE.value]
+    # Only our own table names are formatted into the statements; every value is a parameter.
+    # `campaign_id = campaign_id` changes nothing but tells PostgreSQL that `contact_campaign_status`'s
+    # key may have changed: it then skips bottom-up deletion, a visit to every heap page its full
+    # leaf pages point at in search of dead row versions, of which a first hand-out has none.
+    hand_out = f"""
+        WITH numbered AS (
             SELECT id, ROW_NUMBER() OVER (ORDER BY id) AS n FROM (
-                SELECT id FROM {table}
-                WHERE campaign_id = %s AND assignment_id IS NULL AND NOT is_opted_out AND status = %s
-                ORDER BY id LIMIT %s
+                SELECT id FROM {contacts} WHERE {pool} ORDER BY id LIMIT %s
             ) AS next_contacts
+        ), bounds AS (
+            SELECT array_agg(id ORDER BY n) FILTER (WHERE n = ANY(%s::bigint[])) AS firsts, max(id) AS last
+            FROM numbered
         ), given AS (
-            UPDATE {table} AS contact
-            SET assignment_id = (%s::bigint[])[width_bucket(pool.n, %s::bigint[])], updated_at = %s
-            FROM pool
-            WHERE contact.id = pool.id AND contact.assignment_id IS NULL
-            RETURNING contact.assignment_id
+            UPDATE {contacts}
+            SET assignment_id = (%s::bigint[])[width_bucket(id, (SELECT firsts FROM bounds))], updated_at = %s,
+                campaign_id = campaign_id
+            WHERE {pool} AND id <= (SELECT last FROM bounds)
+            RETURNING assignment_id
         )
         SELECT assignment_id, COUNT(*) FROM given GROUP BY assignment_id
     """  # noqa: S608
-    params: list[Any] = [
-        campaign.pk,
-        ContactStatus.NEEDS_MESSAGE.value,
-        total - 1,
-        [assignment_id for assignment_id, _ in wanted],
-        starts,
-        now,
-    ]
     with connection.cursor() as cursor:
-        cursor.execute(sql, params)
-        return {assignment_id: int(n) for assignment_id, n in cursor.fetchall()}
+        cursor.execute(
+            f"SELECT id, set_config(%s, 'on', true) FROM {assignments} WHERE id = ANY(%s) FOR KEY SHARE",  # noqa: S608
+            [ASSIGNMENTS_CHECKED_SETTING, assignment_ids],
+        )
+        if len(cursor.fetchall()) != len(set(assignment_ids)):
+            raise ApplicationError("A texter was removed from the campaign meanwhile: nothing was assigned. Try again.")
+        cursor.execute(hand_out, [*pool_params, total - 1, starts, assignment_ids, now, *pool_params])
+        given = {assignment_id: int(n) for assignment_id, n in cursor.fetchall()}
+        cursor.execute("SELECT set_config(%s, 'off', true)", [ASSIGNMENTS_CHECKED_SETTING])
+    return given
 
 
 def _pool_assign_one_by_one(*, campaign: Campaign, wanted: list[tuple[int, int]], now: dt.datetime) -> dict[int, int]:

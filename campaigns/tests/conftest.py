@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from typing import Any
 
 import pytest
@@ -17,5 +18,10 @@ def published(monkeypatch: pytest.MonkeyPatch) -> list[tuple[str, str, dict[str,
     def record(group: str, event: str, **payload: Any) -> None:
         events.append((group, event, payload))
 
+    def record_many(groups: Iterable[str], event: str, **payload: Any) -> None:
+        for group in groups:
+            record(group, event, **payload)
+
     monkeypatch.setattr(services, "publish_on_commit", record)
+    monkeypatch.setattr(services, "publish_to_groups_on_commit", record_many)
     return events

@@ -6,6 +6,7 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
+from channels.layers import get_channel_layer
 from django.db import connection
 
 from accounts.models import Organization, User
@@ -116,11 +117,73 @@ def test_assigning_costs_the_same_statements_for_one_texter_or_twenty_on_postgre
 ) -> None:
     _pool(draft, 200)
     people = _texters(21)
-    # PostgreSQL: create the missing assignments, read their ids, one UPDATE for every contact.
-    # Elsewhere (SQLite) the hand-out takes a SELECT and an UPDATE per texter.
-    base, per_texter = (3, 0) if connection.vendor == "postgresql" else (2, 2)
+    # PostgreSQL: create the missing assignments, read their ids, lock them (the per-row assignment
+    # check goes off), one UPDATE for every contact, the check back on. Elsewhere (SQLite) the
+    # hand-out takes a SELECT and an UPDATE per texter.
+    base, per_texter = (5, 0) if connection.vendor == "postgresql" else (2, 2)
     with assert_statements(base + per_texter):
         assert contacts_assign(campaign=draft, texter=people[0], count=5) == 5
     with assert_statements(base + 20 * per_texter):
         given = contacts_assign_many(campaign=draft, counts=[(person, 5) for person in people[1:]])
     assert sum(given.values()) == 100
+
+
+@pytest.mark.skipif(connection.vendor != "postgresql", reason="index fill factor: PostgreSQL")
+def test_the_unique_indexes_leave_room_for_the_hand_outs_second_entries() -> None:
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT relname, reloptions FROM pg_class WHERE relname IN (%s, %s) ORDER BY relname",
+            ["campaigns_contact_pkey", "contact_unique_cell_campaign"],
+        )
+        assert cursor.fetchall() == [
+            ("campaigns_contact_pkey", ["fillfactor=50"]),
+            ("contact_unique_cell_campaign", ["fillfactor=50"]),
+        ]
+
+
+def test_every_texter_handed_contacts_hears_of_it_once_the_hand_out_commits(
+    draft: Campaign, monkeypatch: pytest.MonkeyPatch, django_capture_on_commit_callbacks: Any
+) -> None:
+    _pool(draft, 30)
+    people = _texters(4)
+    sent: list[tuple[str, dict[str, Any]]] = []
+
+    async def record(group: str, message: dict[str, Any]) -> None:
+        sent.append((group, message))
+
+    monkeypatch.setattr(get_channel_layer(), "group_send", record)
+    with django_capture_on_commit_callbacks(execute=False) as callbacks:
+        contacts_assign_many(campaign=draft, counts=[(people[0], 10), (people[1], 0), (people[2], 10), (people[3], 5)])
+    assert sent == []  # nothing before the commit
+    for callback in callbacks:
+        callback()
+
+    event = {"type": "live.event", "event": "assignments_changed", "payload": {"campaign_id": draft.pk}}
+    assert sent == [(f"texter.{people[i].pk}", event) for i in (0, 2, 3)]
+
+
+def test_a_failing_channel_layer_costs_the_hand_out_nothing_and_is_logged_once(
+    draft: Campaign,
+    monkeypatch: pytest.MonkeyPatch,
+    django_capture_on_commit_callbacks: Any,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    _pool(draft, 30)
+    people = _texters(3)
+    attempts: list[str] = []
+
+    async def down(group: str, message: dict[str, Any]) -> None:
+        attempts.append(group)
+        raise ConnectionError("redis is down")
+
+    monkeypatch.setattr(get_channel_layer(), "group_send", down)
+    with django_capture_on_commit_callbacks(execute=True):
+        given = contacts_assign_many(campaign=draft, counts=[(person, 10) for person in people])
+
+    assert sum(given.values()) == 30
+    assert Contact.objects.filter(campaign=draft, assignment__isnull=False).count() == 30
+    # The first failure stops the round: the other groups would only wait out the same error.
+    assert attempts == [f"texter.{people[0].pk}"]
+    assert [r.getMessage() for r in caplog.records if r.name == "core.live"] == [
+        "live update assignments_changed failed: 3 of 3 groups not told"
+    ]
