@@ -10,7 +10,7 @@ import asyncio
 import logging
 import os
 import time
-from collections.abc import Iterable
+from collections.abc import Callable, Coroutine, Iterable
 from typing import Any
 
 from asgiref.sync import SyncToAsync, async_to_sync
@@ -66,18 +66,7 @@ def publish_to_groups_on_commit(groups: Iterable[str], event: str, **payload: An
                     "live update %s failed: %d of %d groups not told", event, len(targets) - sent, len(targets)
                 )
 
-        try:
-            loop = asyncio.get_running_loop()
-        except RuntimeError:
-            loop = None
-        if loop is not None:
-            # Called from code already inside an event loop: hand it the sends rather than block it.
-            loop.create_task(send_all())
-            return
-        if (server_loop := _server_loop()) is not None:
-            asyncio.run_coroutine_threadsafe(send_all(), server_loop)  # as _group_send: not waited for
-            return
-        async_to_sync(send_all)()
+        _dispatch(send_all)
 
     transaction.on_commit(_send)
 
@@ -93,25 +82,34 @@ def _group_send(group: str, message: dict[str, Any], label: str) -> None:
     layer = get_channel_layer()
     if layer is None:
         return
+
+    async def send() -> None:
+        try:
+            await layer.group_send(group, message)
+        except Exception:  # a lost live update must never fail the write that caused it
+            logger.exception("live update %s to %s failed", label, group)
+
+    _dispatch(send)
+
+
+def _dispatch(send: Callable[[], Coroutine[Any, Any, None]]) -> None:
+    """Run a live update's sends (a coroutine that logs its own failures) from wherever we are:
+    - inside an event loop: as a task on it, not blocking it;
+    - on a web process's Django thread (core.asgi): handed to the server's loop, which sends while
+      this thread answers the request (waiting for it through async_to_sync cost an inbound reply a
+      fifth of its CPU in cross-thread handoffs, for an event the page gets either way);
+    - elsewhere (workers, commands): to completion before returning.
+    """
     try:
         loop = asyncio.get_running_loop()
     except RuntimeError:
         loop = None
     if loop is not None:
-        # Called from code already inside an event loop: hand it the send rather than block it.
-        loop.create_task(layer.group_send(group, message))
-        return
-    server_loop = _server_loop()
-    if server_loop is not None:
-        # On the thread of a web process (core.asgi): the server's event loop sends it while this
-        # thread answers the request. Waiting for it (async_to_sync) cost an inbound reply a fifth
-        # of its CPU in cross-thread handoffs, for an event the texter's page gets either way.
-        server_loop.call_soon_threadsafe(_send_soon, layer, group, message, label)
-        return
-    try:
-        async_to_sync(layer.group_send)(group, message)
-    except Exception:  # a lost live update must never fail the write that caused it
-        logger.exception("live update %s to %s failed", label, group)
+        loop.create_task(send())
+    elif (server_loop := _server_loop()) is not None:
+        asyncio.run_coroutine_threadsafe(send(), server_loop)
+    else:
+        async_to_sync(send)()
 
 
 def _server_loop() -> asyncio.AbstractEventLoop | None:
@@ -120,14 +118,6 @@ def _server_loop() -> asyncio.AbstractEventLoop | None:
     if loop is None or getattr(SyncToAsync.threadlocal, "main_event_loop_pid", None) != os.getpid():
         return None
     return loop if loop.is_running() and not loop.is_closed() else None
-
-
-def _send_soon(layer: Any, group: str, message: dict[str, Any], label: str) -> None:
-    def sent(task: asyncio.Task[None]) -> None:
-        if not task.cancelled() and task.exception() is not None:
-            logger.error("live update %s to %s failed", label, group, exc_info=task.exception())
-
-    asyncio.get_running_loop().create_task(layer.group_send(group, message)).add_done_callback(sent)
 
 
 # A campaign's dashboard hears "the numbers changed" at most once per this many seconds, however
